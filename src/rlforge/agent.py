@@ -1,0 +1,99 @@
+"""The contracts between the engine and an algorithm: Transitions, Progress, Policy, Agent.
+
+An algorithm plugin subclasses Agent (and usually Policy) once; shared logic belongs in
+functions (rlforge.nn, rlforge.buffers), not in deeper class hierarchies.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+
+@dataclass
+class Transitions:
+    """Experience from `steps` engine steps over `num_envs` envs, time-major: [steps, num_envs, ...].
+
+    `next_obs` is the true next observation, also where the episode ended (not the first
+    observation of the next episode). Bootstrap from it unless `terminated`.
+    """
+
+    obs: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray  # float32 [steps, num_envs]
+    next_obs: np.ndarray
+    terminated: np.ndarray  # bool [steps, num_envs]: the MDP ended; do not bootstrap
+    truncated: np.ndarray  # bool [steps, num_envs]: cut by a time limit; bootstrap
+
+    def __len__(self) -> int:
+        return self.rewards.size
+
+    def flat(self) -> "Transitions":
+        """The same transitions as one batch of rows, [steps * num_envs, ...]."""
+        return Transitions(*(a.reshape(-1, *a.shape[2:]) for a in (
+            self.obs, self.actions, self.rewards, self.next_obs, self.terminated, self.truncated)))
+
+
+@dataclass
+class Progress:
+    """Where training stands, passed to `Agent.update`."""
+
+    step: int  # environment steps done, all envs together
+    total_steps: int
+    iteration: int
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.step / max(1, self.total_steps))
+
+
+class Policy(nn.Module, ABC):
+    """Maps a batch of NumPy observations to a batch of NumPy actions in the env's units."""
+
+    @abstractmethod
+    def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
+        """Actions for `obs` ([num_envs, *obs_shape]). Must run under torch.inference_mode."""
+
+
+class Agent(ABC):
+    """What an algorithm plugin provides. Built by the engine from
+    (config, observation_space, action_space, num_envs, device).
+
+    Attributes the engine reads:
+      policy               the Policy used to act (also in evaluation)
+      steps_per_iteration  engine steps (per env) collected before each `update`
+      random_steps         env steps (all envs) taken with uniform random actions first
+    """
+
+    steps_per_iteration: int = 1
+    random_steps: int = 0
+
+    def __init__(self, config, observation_space, action_space, num_envs: int = 1, device: str = "cpu"):
+        self.config = config
+        self.observation_space = observation_space
+        self.action_space = action_space
+        self.num_envs = num_envs
+        self.device = torch.device(device)
+
+    policy: Policy
+
+    @abstractmethod
+    def observe(self, batch: Transitions) -> None:
+        """Take new experience (store it, or keep the rollout for the next update)."""
+
+    @abstractmethod
+    def update(self, progress: Progress) -> dict[str, float]:
+        """Learn; return metrics named by TensorBoard tag ("losses/critic", "charts/alpha")."""
+
+    @abstractmethod
+    def state_dict(self) -> dict:
+        """Everything a resume needs (networks, optimisers, buffers, RNGs, counters), as
+        nested dicts and lists of tensors, NumPy arrays and JSON-compatible values."""
+
+    @abstractmethod
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what `state_dict` returned."""

@@ -1,0 +1,76 @@
+"""Replay buffer: preallocated NumPy arrays, sampled with one index array, saved without pickle."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from rlforge.agent import Transitions
+
+
+class ReplayBuffer:
+    """A ring buffer of (obs, action, reward, next_obs, terminated) rows.
+
+    Truncation needs no flag here: `next_obs` is the true next observation, so a transition
+    cut by a time limit is bootstrapped like any other; only `terminated` stops the backup.
+    """
+
+    def __init__(self, capacity: int, obs_shape, action_shape, action_dtype=np.float32,
+                 obs_dtype=np.float32, seed: int = 0, device: str | torch.device = "cpu"):
+        self.capacity = int(capacity)
+        self.device = torch.device(device)
+        self.obs = np.zeros((self.capacity, *obs_shape), dtype=obs_dtype)
+        self.next_obs = np.zeros((self.capacity, *obs_shape), dtype=obs_dtype)
+        self.actions = np.zeros((self.capacity, *action_shape), dtype=action_dtype)
+        self.rewards = np.zeros(self.capacity, dtype=np.float32)
+        self.terminated = np.zeros(self.capacity, dtype=np.float32)
+        self.position = 0  # next row to write
+        self.size = 0
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add(self, batch: Transitions) -> None:
+        """Append every row of `batch` (any leading shape), overwriting the oldest when full."""
+        flat = batch.flat()
+        n = len(flat.rewards)
+        rows = (self.position + np.arange(n)) % self.capacity
+        self.obs[rows] = flat.obs
+        self.actions[rows] = flat.actions
+        self.rewards[rows] = flat.rewards
+        self.next_obs[rows] = flat.next_obs
+        self.terminated[rows] = flat.terminated
+        self.position = int((self.position + n) % self.capacity)
+        self.size = min(self.size + n, self.capacity)
+
+    def sample(self, batch_size: int) -> dict[str, torch.Tensor]:
+        """A uniform random batch (with replacement) as tensors on the buffer's device."""
+        rows = self.rng.integers(0, self.size, size=batch_size)
+        return {name: torch.from_numpy(array[rows]).to(self.device, non_blocking=True)
+                for name, array in self._arrays().items()}
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {"obs": self.obs, "actions": self.actions, "rewards": self.rewards,
+                "next_obs": self.next_obs, "terminated": self.terminated}
+
+    def state_dict(self) -> dict:
+        """The filled rows, the write position and the sampling RNG."""
+        return {
+            **{name: array[: self.size].copy() for name, array in self._arrays().items()},
+            "position": self.position,
+            "size": self.size,
+            "rng": self.rng.bit_generator.state,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        size = int(state["size"])
+        if size > self.capacity:
+            raise ValueError(f"saved buffer holds {size} rows, more than this buffer's capacity {self.capacity}")
+        for name, array in self._arrays().items():
+            saved = np.asarray(state[name])
+            if saved.shape[1:] != array.shape[1:]:
+                raise ValueError(f"saved buffer field {name!r} has rows of shape {saved.shape[1:]}, expected {array.shape[1:]}")
+            array[:size] = saved
+        self.size, self.position = size, int(state["position"])
+        self.rng.bit_generator.state = state["rng"]

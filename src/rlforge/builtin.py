@@ -1,0 +1,12 @@
+"""The built-in plugin: the core's own commands arrive through the same hooks as any plugin's."""
+
+from rlforge.hookspecs import hookimpl
+
+
+@hookimpl
+def register_commands(cli):
+    from rlforge.commands.listing import config_, list_, plugins
+    from rlforge.commands.train import train
+
+    for command in (train, list_, plugins, config_):
+        cli.add_command(command)

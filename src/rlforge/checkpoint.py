@@ -1,0 +1,198 @@
+"""Checkpoints that load without running code.
+
+A checkpoint is a folder:
+  state.json           the structure of the saved state, with JSON values inline and
+                       references to tensors and arrays; plus metadata (algo, env, spaces,
+                       config, counters, versions)
+  tensors.safetensors  every torch tensor
+  arrays.npz           every NumPy array, saved and loaded with allow_pickle=False
+
+It is written under a temporary name and renamed into place, then `latest` (a one-line
+text file) is replaced atomically, so a crash mid-write never leaves a broken latest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from rlforge.errors import RLForgeError
+
+FORMAT_VERSION = 1
+STATE_FILE, TENSORS_FILE, ARRAYS_FILE, LATEST_FILE = "state.json", "tensors.safetensors", "arrays.npz", "latest"
+
+
+class CheckpointError(RLForgeError):
+    """A checkpoint that is missing, corrupt, unsafe or for another algorithm or env."""
+
+
+# ----------------------------------------------------------------------------- encode
+
+
+def _encode(value, path: str, tensors: dict, arrays: dict):
+    """`value` as JSON, moving tensors and arrays out into `tensors` and `arrays` by path."""
+    if isinstance(value, torch.Tensor):
+        tensors[path] = value.detach().to("cpu").clone().contiguous()
+        return {"__tensor__": path}
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            raise TypeError(f"cannot checkpoint an object array at {path!r}")
+        arrays[path] = value
+        return {"__array__": path}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        if all(isinstance(k, str) for k in value):
+            return {k: _encode(v, f"{path}.{k}", tensors, arrays) for k, v in value.items()}
+        return {"__items__": [[k, _encode(v, f"{path}.{i}", tensors, arrays)] for i, (k, v) in enumerate(value.items())]}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v, f"{path}.{i}", tensors, arrays) for i, v in enumerate(value)]}
+    if isinstance(value, list):
+        return [_encode(v, f"{path}.{i}", tensors, arrays) for i, v in enumerate(value)]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"cannot checkpoint a {type(value).__name__} at {path!r}")
+
+
+def _decode(value, tensors: dict, arrays: dict):
+    if isinstance(value, list):
+        return [_decode(v, tensors, arrays) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__tensor__" in value:
+        return tensors[value["__tensor__"]]
+    if "__array__" in value:
+        return arrays[value["__array__"]]
+    if "__tuple__" in value:
+        return tuple(_decode(v, tensors, arrays) for v in value["__tuple__"])
+    if "__items__" in value:
+        return {k: _decode(v, tensors, arrays) for k, v in value["__items__"]}
+    return {k: _decode(v, tensors, arrays) for k, v in value.items()}
+
+
+# ----------------------------------------------------------------------------- write
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_synced(path: Path, write) -> None:
+    with open(path, "wb") as handle:
+        write(handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def save(directory: Path, name: str, state: dict, metadata: dict) -> Path:
+    """Write `state` (nested tensors, arrays and JSON values) as checkpoint `directory/name`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    tensors, arrays = {}, {}
+    body = {"format": FORMAT_VERSION, **metadata, "state": _encode(state, "state", tensors, arrays)}
+    final = directory / name
+    temporary = directory / f".tmp-{name}-{os.getpid()}"
+    shutil.rmtree(temporary, ignore_errors=True)
+    temporary.mkdir()
+    save_file(tensors, str(temporary / TENSORS_FILE))
+    _write_synced(temporary / ARRAYS_FILE, lambda h: np.savez(h, **arrays))
+    _write_synced(temporary / STATE_FILE, lambda h: h.write(json.dumps(body).encode()))
+    _fsync_dir(temporary)
+    if final.exists():  # re-saving the same step: replace the old copy
+        shutil.rmtree(final)
+    os.rename(temporary, final)
+    _point_latest(directory, name)
+    return final
+
+
+def _point_latest(directory: Path, name: str) -> None:
+    temporary = directory / f".{LATEST_FILE}.tmp"
+    _write_synced(temporary, lambda h: h.write(name.encode() + b"\n"))
+    os.replace(temporary, directory / LATEST_FILE)
+    _fsync_dir(directory)
+
+
+def prune(directory: Path, keep: int, prefix: str = "step_") -> None:
+    """Delete all but the newest `keep` checkpoints named `prefix...` (never `latest`'s)."""
+    latest = latest_name(directory)
+    saved = sorted(p for p in directory.glob(f"{prefix}*") if p.is_dir())
+    for old in saved[: max(0, len(saved) - keep)]:
+        if old.name != latest:
+            shutil.rmtree(old, ignore_errors=True)
+    for leftover in directory.glob(".tmp-*"):  # from a write that was killed
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- read
+
+
+def latest_name(directory: Path) -> str | None:
+    try:
+        return (directory / LATEST_FILE).read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def resolve(path: Path) -> Path:
+    """A run directory, a checkpoints folder or a checkpoint folder, as the checkpoint folder."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{str(path)!r} does not exist")
+    if (path / STATE_FILE).is_file():
+        return path
+    for folder in (path / "checkpoints", path):
+        name = latest_name(folder)
+        if name is not None:
+            if not (folder / name / STATE_FILE).is_file():
+                raise CheckpointError(f"checkpoint {str(folder / name)!r} named by 'latest' is missing or incomplete")
+            return folder / name
+    raise CheckpointError(f"no checkpoint found in {str(path)!r}")
+
+
+def read_metadata(path: Path) -> dict:
+    """The JSON part of a checkpoint (everything but the tensors and arrays)."""
+    try:
+        body = json.loads((Path(path) / STATE_FILE).read_text())
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint {str(path)!r} has no {STATE_FILE}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt: {STATE_FILE} is not valid JSON ({exc})") from None
+    if not isinstance(body, dict) or body.get("format") != FORMAT_VERSION:
+        raise CheckpointError(f"checkpoint {str(path)!r} is not an rlforge checkpoint of format {FORMAT_VERSION}")
+    return body
+
+
+def load(path: Path) -> tuple[dict, dict]:
+    """(state, metadata) of a checkpoint folder. Never unpickles: a pickle payload is refused."""
+    path = Path(path)
+    body = read_metadata(path)
+    try:
+        tensors = load_file(str(path / TENSORS_FILE))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt: cannot read {TENSORS_FILE} ({exc})") from None
+    try:
+        with np.load(path / ARRAYS_FILE, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except ValueError as exc:  # numpy's refusal of an object (pickled) array
+        raise CheckpointError(f"checkpoint {str(path)!r} holds pickled data in {ARRAYS_FILE}; refusing to load it ({exc})") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt: cannot read {ARRAYS_FILE} ({exc})") from None
+    try:
+        state = _decode(body.pop("state"), tensors, arrays)
+    except KeyError as exc:
+        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt: missing entry {exc}") from None
+    return state, body

@@ -1,0 +1,1 @@
+"""The built-in commands, added to the CLI through the register_commands hook."""

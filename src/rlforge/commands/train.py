@@ -1,0 +1,38 @@
+"""`rlforge train`."""
+
+import sys
+
+import click
+
+
+@click.command()
+@click.option("--algo", "-a", help="Algorithm name (see 'rlforge list').")
+@click.option("--env", "-e", help="Environment id: any Gymnasium id or one a plugin registers (see 'rlforge list envs').")
+@click.option("--config", "-c", "config_file", metavar="FILE",
+              help="YAML config file (or a name under configs/, e.g. experiments/sac/hopper_clipq); "
+                   "overrides the preset for --algo/--env and may name algo and env itself.")
+@click.option("--set", "-s", "set_pairs", multiple=True, metavar="KEY=VALUE",
+              help="Override one config key; repeatable. Applied after the preset and --config.")
+@click.option("--seed", type=int, help="Seed (same as --set seed=N).")
+@click.option("--steps", type=int, help="Environment steps to train for (same as --set total_steps=N).")
+@click.option("--num-envs", type=int, help="Environments stepped in parallel (same as --set num_envs=N).")
+@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), help="Torch device (default: auto).")
+@click.option("--run-dir", type=click.Path(file_okay=False), help="Run directory (default: runs/<algo>/<env>/<time>-s<seed>).")
+def train(algo, env, config_file, set_pairs, seed, steps, num_envs, device, run_dir):
+    """Train an algorithm on an environment.
+
+    The config starts from the algorithm's defaults, then the preset configs/<algo>/<env>.yaml
+    if there is one, then --config, then --set and the shortcut options. The resolved config
+    is printed and saved in the run directory with TensorBoard logs, metrics.csv and
+    checkpoints.
+
+    \b
+    Examples:
+      rlforge train --algo sac --env HalfCheetah-v4
+      rlforge train --algo sac --env Pendulum-v1 --steps 15000 --seed 2
+      rlforge train --config experiments/sac/hopper_clipq --set batch_size=512
+    """
+    from rlforge import training
+
+    shortcuts = {"seed": seed, "total_steps": steps, "num_envs": num_envs, "device": device}
+    sys.exit(training.train(algo, env, config_file, set_pairs, shortcuts, run_dir))

@@ -1,0 +1,249 @@
+"""Typed configs: dataclass defaults, YAML presets, `--config` files and `--set` overrides.
+
+A run's config is one flat namespace: the engine's RunConfig fields plus the algorithm's
+config fields (their names must not collide). Layers are applied in this order, each
+overriding the one before: dataclass defaults, the preset for (algo, env), `--config FILE`,
+then `--set key=value`. Every value is checked against the field's type; unknown keys and
+values of the wrong type are errors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from rlforge.errors import ConfigError, did_you_mean
+
+
+def option(default, help: str, **kwargs):
+    """A config field with a documented default (`help` is shown by `rlforge config`)."""
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help}, **kwargs)
+    return field(default=default, metadata={"help": help}, **kwargs)
+
+
+@dataclass
+class RunConfig:
+    """What the engine needs for every algorithm."""
+
+    total_steps: int = option(1_000_000, "environment steps to train for (all envs together)")
+    seed: int = option(1, "seed of the envs, the networks and the sampling")
+    num_envs: int = option(1, "environments stepped in parallel")
+    vector_mode: Literal["sync", "async"] = option("sync", "sync: envs in this process; async: one subprocess each")
+    max_episode_steps: int | None = option(None, "episode length cap (the env's own limit when null)")
+    eval_every: int = option(10_000, "environment steps between evaluations (0: only at the end)")
+    eval_episodes: int = option(10, "episodes per evaluation")
+    eval_deterministic: bool = option(True, "evaluate the policy's deterministic action")
+    log_every: int = option(1_000, "environment steps between metric rows in TensorBoard and metrics.csv")
+    checkpoint_every: int = option(0, "environment steps between checkpoints (0: only at the end)")
+    keep_checkpoints: int = option(3, "periodic checkpoints kept (the newest ones)")
+    device: Literal["cpu", "cuda", "auto"] = option("auto", "torch device; auto picks cuda when available")
+    torch_threads: int = option(0, "torch CPU threads (0: the number of cores, at most 4)")
+
+    def __post_init__(self):
+        for name in ("total_steps", "num_envs", "eval_episodes", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("eval_every", "checkpoint_every", "keep_checkpoints", "torch_threads"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+
+
+@dataclass
+class ResolvedConfig:
+    algo: str
+    env: str
+    run: RunConfig
+    agent: Any  # the algorithm's config dataclass instance
+    sources: list[str]  # the files applied, in order
+
+    def to_dict(self) -> dict:
+        """The flat mapping written to config.yaml (readable back with `--config`)."""
+        return {"algo": self.algo, "env": self.env, **dataclasses.asdict(self.run), **dataclasses.asdict(self.agent)}
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def read_yaml(path: Path) -> dict:
+    """A config file as a mapping; one-line errors for a missing, malformed or non-mapping file."""
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {str(path)!r}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"config file {str(path)!r} is not valid YAML{where}: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {str(path)!r} must hold a mapping of key: value, not a {type(data).__name__}")
+    return data
+
+
+def parse_overrides(pairs: typing.Iterable[str]) -> dict:
+    """`--set key=value` pairs as a mapping (values stay strings until coerced by type)."""
+    result = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects key=value, got {pair!r}")
+        result[key.strip()] = value.strip()
+    return result
+
+
+# ----------------------------------------------------------------------------- types
+
+
+def _coerce(value, annotation, key: str):
+    """`value` converted to `annotation`, or a ConfigError naming the key."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None or (isinstance(value, str) and value.lower() in ("null", "none", "~")):
+            if type(None) in args:
+                return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(value, arg, key)
+            except ConfigError as exc:
+                errors.append(exc)
+        raise errors[0]
+    if origin is Literal:
+        if isinstance(value, str) or value in args:
+            matches = [a for a in args if str(a) == str(value)]
+            if matches:
+                return matches[0]
+        choices = ", ".join(repr(a) for a in args)
+        raise ConfigError(f"config key {key!r} must be one of {choices}, got {value!r}{did_you_mean(str(value), [str(a) for a in args])}")
+    if origin in (list, tuple):
+        if isinstance(value, str):
+            value = _yaml_scalar(value, key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"config key {key!r} expects a list, got {value!r}")
+        item_type = args[0] if args else Any
+        items = [_coerce(v, item_type, key) for v in value]
+        return items if origin is list else tuple(items)
+    if annotation is Any:
+        return value
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
+            return value.lower() in ("true", "yes", "on", "1")
+        raise ConfigError(f"config key {key!r} expects true or false, got {value!r}")
+    if annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                number = float(value.replace("_", ""))
+                if number.is_integer():
+                    return int(number)
+            except ValueError:
+                pass
+        raise ConfigError(f"config key {key!r} expects an integer, got {value!r}")
+    if annotation is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value.replace("_", ""))
+            except ValueError:
+                pass
+        raise ConfigError(f"config key {key!r} expects a number, got {value!r}")
+    if annotation is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"config key {key!r} expects a string, got {value!r}")
+    raise ConfigError(f"config key {key!r} has a type rlforge cannot read: {annotation!r}")
+
+
+def _yaml_scalar(text: str, key: str):
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise ConfigError(f"config key {key!r}: cannot read {text!r}") from None
+
+
+def field_types(cls) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def field_help(cls) -> dict[str, str]:
+    return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}
+
+
+def check_no_collisions(agent_cls) -> None:
+    shared = set(field_types(RunConfig)) & set(field_types(agent_cls))
+    if shared:
+        raise ConfigError(f"{agent_cls.__name__} redefines engine config keys: {', '.join(sorted(shared))}")
+
+
+def build(cls, values: dict, what: str):
+    """An instance of dataclass `cls` from already-coerced values; cross-field checks become ConfigErrors."""
+    try:
+        return cls(**values)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"invalid {what} config: {exc}") from None
+
+
+def coerce_layers(agent_cls, layers: list[tuple[str, dict]]) -> tuple[dict, dict]:
+    """Merge (source, mapping) layers in order into (run values, agent values), checking each key."""
+    run_types, agent_types = field_types(RunConfig), field_types(agent_cls)
+    known = {**run_types, **agent_types}
+    run_values, agent_values = {}, {}
+    for source, mapping in layers:
+        for key, value in mapping.items():
+            if key not in known:
+                raise ConfigError(f"unknown config key {key!r} in {source}{did_you_mean(key, known)}")
+            target = run_values if key in run_types else agent_values
+            target[key] = _coerce(value, known[key], key)
+    return run_values, agent_values
+
+
+# ----------------------------------------------------------------------------- resolve
+
+
+def resolve(spec, env_id: str, config_file: dict | None, overrides: dict, config_path: str | None = None) -> ResolvedConfig:
+    """The run's config: defaults <- preset for (algo, env) <- config file <- overrides."""
+    from rlforge.presets import find_preset
+
+    agent_cls = spec.config_class()
+    check_no_collisions(agent_cls)
+    layers, sources = [], []
+    preset = find_preset(spec, env_id)
+    if preset is not None:
+        layers.append((f"preset {preset}", _without_names(read_yaml(preset))))
+        sources.append(str(preset))
+    if config_file is not None:
+        layers.append((f"config file {config_path}", _without_names(config_file)))
+        sources.append(str(config_path))
+    layers.append(("--set", overrides))
+    run_values, agent_values = coerce_layers(agent_cls, layers)
+    run = build(RunConfig, run_values, "run")
+    agent = build(agent_cls, agent_values, spec.name)
+    return ResolvedConfig(spec.name, env_id, run, agent, sources)
+
+
+def _without_names(mapping: dict) -> dict:
+    """A config file's settings without its `algo` and `env` entries (they pick, not configure)."""
+    return {k: v for k, v in mapping.items() if k not in ("algo", "env")}

@@ -1,0 +1,41 @@
+"""The console: a rich progress bar with steps, steps/s, ETA and the latest returns."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+console = Console(stderr=True)
+
+
+def progress_bar(description: str) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[sps]:>6.0f} steps/s"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[returns]}"),
+        console=console,
+        refresh_per_second=4,
+    )
+
+
+def format_returns(train_return: float | None, eval_return: float | None) -> str:
+    parts = []
+    if train_return is not None:
+        parts.append(f"return {train_return:.1f}")
+    if eval_return is not None:
+        parts.append(f"eval {eval_return:.1f}")
+    return "  ".join(parts)
+
+
+def config_table(config: dict, sources: list[str]) -> Table:
+    table = Table(title="resolved config" + (f" (from {', '.join(sources)})" if sources else " (defaults)"),
+                  show_header=False, box=None, padding=(0, 2))
+    for key, value in config.items():
+        table.add_row(key, str(value))
+    return table

@@ -1,0 +1,229 @@
+"""The one training loop, for every kind of algorithm.
+
+    batch = collector.collect(policy or random actions, agent.steps_per_iteration)
+    agent.observe(batch)
+    metrics = agent.update(progress)
+    log; hooks.on_iteration_end; every eval period evaluate; every checkpoint period save
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from rlforge import checkpoint
+from rlforge.agent import Agent, Progress
+from rlforge.collector import Collector
+from rlforge.config import ResolvedConfig
+from rlforge.console import console, format_returns, progress_bar
+from rlforge.envs import EnvAdapter
+from rlforge.evaluation import EvalResult, evaluate
+from rlforge.logger import MetricsLogger
+from rlforge.nn import resolve_device
+from rlforge.registry import AlgorithmSpec, EnvSpec
+from rlforge.runs import Run
+
+EVAL_SEED_OFFSET = 1_000_003  # evaluation episodes never share seeds with training episodes
+STOP_EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def default_threads() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+@dataclass
+class Outcome:
+    status: str  # "finished" or "stopped"
+    signal: int | None = None
+    last_eval: EvalResult | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return STOP_EXIT_CODES.get(self.signal, 0)
+
+
+class Engine:
+    """Builds the envs and the agent for a resolved config; `train()` runs the loop."""
+
+    def __init__(self, spec: AlgorithmSpec, config: ResolvedConfig, env_spec: EnvSpec | None, hooks):
+        self.spec, self.config, self.env_spec, self.hooks = spec, config, env_spec, hooks
+        run_cfg = config.run
+        torch.set_num_threads(run_cfg.torch_threads or default_threads())
+        seed_everything(run_cfg.seed)
+        self.device = resolve_device(run_cfg.device)
+        self.env = EnvAdapter(config.env, run_cfg.num_envs, run_cfg.seed, run_cfg.vector_mode, env_spec,
+                              run_cfg.max_episode_steps)
+        self.agent: Agent = spec.agent_factory()(config.agent, self.env.observation_space, self.env.action_space,
+                                                 num_envs=run_cfg.num_envs, device=str(self.device))
+        self.collector = Collector(self.env, run_cfg.seed)
+        self._eval_env: EnvAdapter | None = None
+        self._stop_signal: int | None = None
+        self.next_log = run_cfg.log_every
+        self.next_eval = run_cfg.eval_every or run_cfg.total_steps
+        self.next_checkpoint = run_cfg.checkpoint_every or run_cfg.total_steps
+        self.last_train_return: float | None = None
+        self.last_eval: EvalResult | None = None
+
+    # ------------------------------------------------------------------ the loop
+
+    def train(self, run: Run, logger: MetricsLogger) -> Outcome:
+        cfg = self.config.run
+        self.hooks.on_train_start(run=run, agent=self.agent, config=self.config)
+        previous_handlers = self._catch_stop_signals()
+        window_start, window_step = time.perf_counter(), run.step
+        latest_metrics: dict[str, float] = {}
+        steps_per_iteration = self.agent.steps_per_iteration
+        try:
+            with progress_bar(f"{run.algo} {run.env_id}") as bar:
+                task = bar.add_task("train", total=cfg.total_steps, completed=run.step, sps=0.0, returns="")
+                last_refresh = 0.0
+                while run.step < cfg.total_steps and self._stop_signal is None:
+                    batch = self.collector.collect(self._act_fn(run.step), steps_per_iteration)
+                    run.step += len(batch)
+                    run.iteration += 1
+                    self.agent.observe(batch)
+                    metrics = self.agent.update(Progress(run.step, cfg.total_steps, run.iteration))
+                    if metrics:
+                        latest_metrics.update(metrics)
+                    self._log_episodes(run, logger)
+                    if run.step >= self.next_log:
+                        now = time.perf_counter()
+                        sps = (run.step - window_step) / max(now - window_start, 1e-9)
+                        window_start, window_step = now, run.step
+                        logger.scalars({**_tagged(latest_metrics), "charts/sps": sps}, run.step)
+                        self.next_log = _next_multiple(run.step, cfg.log_every)
+                        bar.update(task, sps=sps)
+                    self.hooks.on_iteration_end(run=run, metrics=metrics)
+                    if run.step >= self.next_eval and run.step < cfg.total_steps:
+                        self._evaluate(run, logger, bar)
+                        self.next_eval = _next_multiple(run.step, cfg.eval_every)
+                    if run.step >= self.next_checkpoint and run.step < cfg.total_steps:
+                        self.save_checkpoint(run, logger)
+                        self.next_checkpoint = _next_multiple(run.step, cfg.checkpoint_every)
+                    now = time.perf_counter()
+                    if now - last_refresh > 0.25:
+                        last_refresh = now
+                        bar.update(task, completed=run.step,
+                                   returns=format_returns(self.last_train_return, self._last_eval_mean()))
+                if self._stop_signal is None:
+                    self._evaluate(run, logger, bar)
+                bar.update(task, completed=run.step, returns=format_returns(self.last_train_return, self._last_eval_mean()))
+        finally:
+            self._restore_signals(previous_handlers)
+        self.save_checkpoint(run, logger)
+        status = "finished" if self._stop_signal is None else "stopped"
+        return Outcome(status, self._stop_signal, self.last_eval)
+
+    def _act_fn(self, step: int):
+        if step < self.agent.random_steps:
+            return lambda obs: self.env.random_actions()
+        policy = self.agent.policy
+        return lambda obs: policy.act(obs)
+
+    def _log_episodes(self, run: Run, logger: MetricsLogger) -> None:
+        for ret, length in zip(self.collector.finished_returns, self.collector.finished_lengths):
+            logger.scalar("charts/episode_return", ret, run.step)
+            logger.scalar("charts/episode_length", length, run.step)
+            run.episodes += 1
+            self.last_train_return = ret
+
+    def _last_eval_mean(self) -> float | None:
+        return self.last_eval.summary["return_mean"] if self.last_eval else None
+
+    # ------------------------------------------------------------------ evaluation
+
+    def evaluate_now(self, step: int) -> EvalResult:
+        cfg = self.config.run
+        if self._eval_env is None:
+            self._eval_env = EnvAdapter(self.config.env, min(cfg.eval_episodes, 10), cfg.seed + EVAL_SEED_OFFSET,
+                                        "sync", self.env_spec, cfg.max_episode_steps)
+        return evaluate(self.agent.policy, self._eval_env, cfg.eval_episodes, cfg.eval_deterministic,
+                        seed=cfg.seed + EVAL_SEED_OFFSET, step=step)
+
+    def _evaluate(self, run: Run, logger: MetricsLogger, bar) -> None:
+        result = self.evaluate_now(run.step)
+        summary = result.summary
+        logger.scalars({f"eval/{k}": v for k, v in summary.items()}, run.step)
+        logger.flush()
+        self.last_eval = result
+        bar.console.print(f"[cyan]eval[/] step {run.step:>9,}  return {summary['return_mean']:9.1f} "
+                          f"± {summary['return_std']:.1f}  length {summary['length_mean']:.0f}")
+        self.hooks.on_evaluation(run=run, result=result)
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def state_dict(self, run: Run) -> dict:
+        return {
+            "agent": self.agent.state_dict(),
+            "engine": {
+                "counters": {"step": run.step, "iteration": run.iteration, "episodes": run.episodes},
+                "schedule": {"next_log": self.next_log, "next_eval": self.next_eval,
+                             "next_checkpoint": self.next_checkpoint},
+                "collector": self.collector.state_dict(),
+                "rng": {"python": random.getstate(), "numpy": np.random.get_state(legacy=False),
+                        "torch": torch.get_rng_state(), "action_space": self.env.action_space.np_random.bit_generator.state},
+            },
+        }
+
+    def save_checkpoint(self, run: Run, logger: MetricsLogger) -> None:
+        logger.flush()
+        cfg = self.config
+        metadata = {
+            "algo": cfg.algo, "env": cfg.env, "plugin": self.spec.plugin, "plugin_version": self.spec.version,
+            "observation_space": repr(self.env.observation_space), "action_space": repr(self.env.action_space),
+            "counters": {"step": run.step, "iteration": run.iteration, "episodes": run.episodes},
+            "config": cfg.to_dict(),
+        }
+        path = checkpoint.save(run.checkpoints, f"step_{run.step:012d}", self.state_dict(run), metadata)
+        checkpoint.prune(run.checkpoints, max(1, cfg.run.keep_checkpoints))
+        run.save_meta()
+        self.hooks.on_checkpoint(run=run, path=path)
+
+    # ------------------------------------------------------------------ signals
+
+    def _catch_stop_signals(self) -> dict:
+        """Ctrl-C and SIGTERM finish the current iteration, then checkpoint and stop."""
+        def request_stop(signum, frame):
+            if self._stop_signal is not None:  # a second Ctrl-C: stop at once
+                raise KeyboardInterrupt
+            self._stop_signal = signum
+            console.print(f"[yellow]{signal.Signals(signum).name}: finishing this step and writing a checkpoint...")
+
+        previous = {}
+        for signum in STOP_EXIT_CODES:
+            try:
+                previous[signum] = signal.signal(signum, request_stop)
+            except ValueError:  # not the main thread: leave the handlers alone
+                pass
+        return previous
+
+    @staticmethod
+    def _restore_signals(previous: dict) -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    def close(self) -> None:
+        self.env.close()
+        if self._eval_env is not None:
+            self._eval_env.close()
+
+
+def _next_multiple(step: int, period: int) -> int:
+    return (step // period + 1) * period if period else 1 << 62
+
+
+def _tagged(metrics: dict) -> dict:
+    """Agent metrics with a tag prefix ("losses/" unless they name their own)."""
+    return {k if "/" in k else f"losses/{k}": v for k, v in metrics.items()}

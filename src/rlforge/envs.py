@@ -1,0 +1,122 @@
+"""The env adapter: any Gymnasium id (or plugin env) as a seeded vector env.
+
+Each step gives the observations to act on next, rewards, `terminated` and `truncated`
+kept apart, the true final observation of each episode that ended (Gymnasium's same-step
+autoreset), and the returns and lengths of the episodes that finished.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode
+
+from rlforge.registry import EnvSpec, load
+
+
+def gymnasium_env_ids() -> list[str]:
+    return sorted(gym.registry.keys())
+
+
+def space_kind(space: gym.Space) -> str:
+    """"box" or "discrete" (the kinds an AlgorithmSpec claims), else the space's class name."""
+    if isinstance(space, gym.spaces.Box):
+        return "box"
+    if isinstance(space, gym.spaces.Discrete):
+        return "discrete"
+    return type(space).__name__
+
+
+def _ensure_registered(spec: EnvSpec | None) -> None:
+    """Plugin envs become ordinary Gymnasium ids, so every env is made the same way."""
+    if spec is not None and spec.id not in gym.registry:
+        gym.register(spec.id, entry_point=spec.factory, max_episode_steps=spec.max_episode_steps)
+
+
+def make_env(env_id: str, plugin_spec: EnvSpec | None = None, max_episode_steps: int | None = None,
+             render_mode: str | None = None) -> gym.Env:
+    """One env, with the plugin's preferred wrappers applied."""
+    _ensure_registered(plugin_spec)
+    kwargs = {"render_mode": render_mode} if render_mode else {}
+    if max_episode_steps is not None:
+        kwargs["max_episode_steps"] = max_episode_steps
+    env = gym.make(env_id, **kwargs)
+    for wrapper in plugin_spec.wrappers if plugin_spec else []:
+        env = load(wrapper)(env)
+    return env
+
+
+def env_spaces(env_id: str, plugin_spec: EnvSpec | None = None) -> tuple[gym.Space, gym.Space]:
+    env = make_env(env_id, plugin_spec)
+    try:
+        return env.observation_space, env.action_space
+    finally:
+        env.close()
+
+
+@dataclass
+class Step:
+    obs: np.ndarray  # observations to act on next (first obs of a new episode where one ended)
+    rewards: np.ndarray  # float32 [num_envs]
+    terminated: np.ndarray  # bool [num_envs]
+    truncated: np.ndarray  # bool [num_envs]
+    final_obs: np.ndarray  # the true next observation of each env (differs from obs where done)
+    episode_returns: list[float]  # returns of the episodes that ended this step
+    episode_lengths: list[int]
+
+
+class EnvAdapter:
+    """`num_envs` copies of an env stepped together, seeded, with episode statistics."""
+
+    def __init__(self, env_id: str, num_envs: int = 1, seed: int = 0, mode: str = "sync",
+                 plugin_spec: EnvSpec | None = None, max_episode_steps: int | None = None,
+                 render_mode: str | None = None):
+        self.env_id, self.num_envs, self.seed = env_id, num_envs, seed
+        _ensure_registered(plugin_spec)
+
+        def factory():
+            return make_env(env_id, plugin_spec, max_episode_steps, render_mode)
+
+        vector_cls = gym.vector.AsyncVectorEnv if mode == "async" else gym.vector.SyncVectorEnv
+        self.vec = vector_cls([factory] * num_envs, autoreset_mode=AutoresetMode.SAME_STEP)
+        self.observation_space = self.vec.single_observation_space
+        self.action_space = self.vec.single_action_space
+        self.action_space.seed(seed)  # random actions are reproducible too
+        self._obs_dtype = np.float32 if np.issubdtype(self.observation_space.dtype, np.floating) else self.observation_space.dtype
+        self.episode_returns = np.zeros(num_envs, dtype=np.float64)
+        self.episode_lengths = np.zeros(num_envs, dtype=np.int64)
+
+    def reset(self, seed: int | None = None) -> np.ndarray:
+        obs, _ = self.vec.reset(seed=self.seed if seed is None else seed)
+        self.episode_returns[:] = 0
+        self.episode_lengths[:] = 0
+        return obs.astype(self._obs_dtype, copy=False)
+
+    def random_actions(self) -> np.ndarray:
+        return np.stack([self.action_space.sample() for _ in range(self.num_envs)])
+
+    def step(self, actions: np.ndarray) -> Step:
+        obs, rewards, terminated, truncated, info = self.vec.step(actions)
+        obs = obs.astype(self._obs_dtype, copy=False)
+        done = terminated | truncated
+        final_obs = obs
+        returns, lengths = [], []
+        self.episode_returns += rewards
+        self.episode_lengths += 1
+        if done.any():
+            final_obs = obs.copy()
+            for i in np.flatnonzero(done):
+                final_obs[i] = info["final_obs"][i]
+                returns.append(float(self.episode_returns[i]))
+                lengths.append(int(self.episode_lengths[i]))
+            self.episode_returns[done] = 0
+            self.episode_lengths[done] = 0
+        return Step(obs, rewards.astype(np.float32, copy=False), terminated, truncated, final_obs, returns, lengths)
+
+    def render(self):
+        return self.vec.envs[0].render() if hasattr(self.vec, "envs") else None
+
+    def close(self) -> None:
+        self.vec.close()

@@ -1,0 +1,123 @@
+"""Network builders and action distributions shared by algorithm plugins."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "gelu": nn.GELU, "leaky_relu": nn.LeakyReLU}
+
+
+def activation(name: str) -> type[nn.Module]:
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown activation {name!r}; choose from {', '.join(ACTIVATIONS)}") from None
+
+
+def mlp(in_dim: int, hidden: list[int], out_dim: int, act: str = "relu") -> nn.Sequential:
+    """Linear layers of the given hidden widths with `act` between them, no output activation."""
+    layers, width = [], in_dim
+    for size in hidden:
+        layers += [nn.Linear(width, size), activation(act)()]
+        width = size
+    layers.append(nn.Linear(width, out_dim))
+    return nn.Sequential(*layers)
+
+
+class EnsembleLinear(nn.Module):
+    """`n` independent linear layers applied as one batched matrix product.
+
+    Input [n, batch, in] (or [batch, in], shared by all members), output [n, batch, out].
+    Each member is initialised as nn.Linear would be.
+    """
+
+    def __init__(self, n: int, in_features: int, out_features: int):
+        super().__init__()
+        self.n, self.in_features, self.out_features = n, in_features, out_features
+        self.weight = nn.Parameter(torch.empty(n, in_features, out_features))
+        self.bias = nn.Parameter(torch.empty(n, 1, out_features))
+        bound = 1.0 / math.sqrt(in_features)
+        nn.init.uniform_(self.weight, -bound, bound)  # same range as nn.Linear's default init
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:
+            x = x.unsqueeze(0).expand(self.n, -1, -1)
+        return torch.baddbmm(self.bias, x, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"n={self.n}, in_features={self.in_features}, out_features={self.out_features}"
+
+
+def ensemble_mlp(n: int, in_dim: int, hidden: list[int], out_dim: int, act: str = "relu") -> nn.Sequential:
+    """`n` MLPs of the same shape evaluated together: one batched product per layer."""
+    layers, width = [], in_dim
+    for size in hidden:
+        layers += [EnsembleLinear(n, width, size), activation(act)()]
+        width = size
+    layers.append(EnsembleLinear(n, width, out_dim))
+    return nn.Sequential(*layers)
+
+
+class SquashedNormal:
+    """A diagonal Gaussian squashed by tanh into (-1, 1), with exact log-probabilities."""
+
+    def __init__(self, mean: torch.Tensor, log_std: torch.Tensor):
+        self.mean, self.log_std = mean, log_std
+        self.std = log_std.exp()
+
+    def rsample(self, sample_shape=()) -> torch.Tensor:
+        """A reparametrised sample (gradients flow to mean and std)."""
+        noise = torch.randn(tuple(sample_shape) + self.mean.shape, dtype=self.mean.dtype, device=self.mean.device)
+        return torch.tanh(self.mean + self.std * noise)
+
+    def sample(self, sample_shape=()) -> torch.Tensor:
+        with torch.no_grad():
+            return self.rsample(sample_shape)
+
+    def rsample_with_log_prob(self, sample_shape=()) -> tuple[torch.Tensor, torch.Tensor]:
+        """A reparametrised sample and its log-probability (summed over action dims)."""
+        noise = torch.randn(tuple(sample_shape) + self.mean.shape, dtype=self.mean.dtype, device=self.mean.device)
+        pre_tanh = self.mean + self.std * noise
+        gaussian = (-0.5 * noise.pow(2) - self.log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+        return torch.tanh(pre_tanh), gaussian - _tanh_log_det(pre_tanh).sum(-1)
+
+    def log_prob(self, action: torch.Tensor) -> torch.Tensor:
+        """log-probability of squashed actions (clipped just inside (-1, 1) for atanh)."""
+        eps = torch.finfo(action.dtype).eps
+        pre_tanh = torch.atanh(action.clamp(-1 + eps, 1 - eps))
+        z = (pre_tanh - self.mean) / self.std
+        gaussian = (-0.5 * z.pow(2) - self.log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+        return gaussian - _tanh_log_det(pre_tanh).sum(-1)
+
+    @property
+    def mode(self) -> torch.Tensor:
+        return torch.tanh(self.mean)
+
+
+def _tanh_log_det(x: torch.Tensor) -> torch.Tensor:
+    """log(1 - tanh(x)^2), computed stably as 2 * (log 2 - x - softplus(-2x))."""
+    return 2.0 * (math.log(2.0) - x - F.softplus(-2.0 * x))
+
+
+def make_adam(params, lr: float) -> torch.optim.Optimizer:
+    """Adam with the fastest implementation available (fused, else foreach)."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(params, lr=lr, foreach=True)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        from rlforge.errors import RLForgeError
+
+        raise RLForgeError("--device cuda was asked for but torch sees no CUDA device")
+    return torch.device(name)

@@ -1,0 +1,134 @@
+"""Algorithm and environment specs, gathered from the `register_*` hooks.
+
+Specs name their code by import strings ("package.module:attr"), so building the registry
+imports no torch and no gymnasium; `load()` imports the object only when it is needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from rlforge.errors import PluginError, RLForgeError, did_you_mean
+
+ACTION_SPACE_KINDS = ("box", "discrete")
+
+
+def load(import_string: str) -> Any:
+    """Import "package.module:attr" and return the attribute."""
+    module_name, _, attr = import_string.partition(":")
+    obj = importlib.import_module(module_name)
+    for part in attr.split(".") if attr else []:
+        obj = getattr(obj, part)
+    return obj
+
+
+@dataclass
+class AlgorithmSpec:
+    """What a plugin tells the core about one algorithm."""
+
+    name: str
+    summary: str
+    action_spaces: tuple[str, ...]
+    config: str  # import string of the config dataclass
+    agent: str  # import string of the Agent class (or any callable building one)
+    presets: str | None = None  # "package:folder" holding <env>.yaml presets, if any
+    plugin: str = ""  # distribution name, filled in by the plugin manager
+    version: str = ""  # distribution version, filled in by the plugin manager
+
+    def __post_init__(self):
+        self.action_spaces = tuple(self.action_spaces)
+        unknown = [k for k in self.action_spaces if k not in ACTION_SPACE_KINDS]
+        if unknown:
+            raise PluginError(
+                f"algorithm {self.name!r} claims unknown action space kinds {unknown}; "
+                f"known kinds: {', '.join(ACTION_SPACE_KINDS)}"
+            )
+
+    def config_class(self):
+        return load(self.config)
+
+    def agent_factory(self):
+        return load(self.agent)
+
+
+@dataclass
+class EnvSpec:
+    """An environment id added by a plugin, with what model-based planners may use."""
+
+    id: str
+    factory: str  # import string of a callable returning a gymnasium.Env
+    summary: str = ""
+    reward_fn: str | None = None  # (obs, action, next_obs) -> reward, batched
+    termination_fn: str | None = None  # (obs, action, next_obs) -> bool, batched
+    wrappers: list[str] = field(default_factory=list)  # import strings, applied in order
+    max_episode_steps: int | None = None
+    plugin: str = ""
+    version: str = ""
+
+
+@dataclass
+class PluginInfo:
+    """One loaded (or failed) plugin, for `rlforge plugins`."""
+
+    name: str  # entry point name
+    distribution: str
+    version: str
+    hooks: list[str] = field(default_factory=list)
+    status: str = "loaded"  # "loaded" or "failed"
+    error: str = ""
+
+
+class Registry:
+    """Everything the installed plugins registered."""
+
+    def __init__(self):
+        self.algorithms: dict[str, AlgorithmSpec] = {}
+        self.envs: dict[str, EnvSpec] = {}
+        self.plugins: list[PluginInfo] = []
+
+    def add_algorithm(self, spec: AlgorithmSpec) -> None:
+        existing = self.algorithms.get(spec.name)
+        if existing is not None:
+            raise PluginError(
+                f"algorithm {spec.name!r} is registered by both {existing.plugin!r} and "
+                f"{spec.plugin!r}; disable one with RLFORGE_LOAD_PLUGINS"
+            )
+        self.algorithms[spec.name] = spec
+
+    def add_env(self, spec: EnvSpec) -> None:
+        existing = self.envs.get(spec.id)
+        if existing is not None:
+            raise PluginError(
+                f"env {spec.id!r} is registered by both {existing.plugin!r} and "
+                f"{spec.plugin!r}; disable one with RLFORGE_LOAD_PLUGINS"
+            )
+        self.envs[spec.id] = spec
+
+    def algorithm(self, name: str) -> AlgorithmSpec:
+        try:
+            return self.algorithms[name]
+        except KeyError:
+            known = ", ".join(sorted(self.algorithms)) or "none installed"
+            raise RLForgeError(
+                f"unknown algorithm {name!r}{did_you_mean(name, self.algorithms)}; "
+                f"installed: {known}"
+            ) from None
+
+    def env_ids(self) -> list[str]:
+        """Plugin env ids plus every Gymnasium id (imports gymnasium)."""
+        from rlforge.envs import gymnasium_env_ids
+
+        return sorted(set(self.envs) | set(gymnasium_env_ids()))
+
+    def check_env(self, env_id: str) -> None:
+        """Raise a one-line error if `env_id` is neither a plugin env nor a Gymnasium id."""
+        if env_id in self.envs:
+            return
+        ids = self.env_ids()
+        if env_id not in ids:
+            raise RLForgeError(
+                f"unknown env {env_id!r}{did_you_mean(env_id, ids)}; "
+                "see 'rlforge list envs'"
+            )

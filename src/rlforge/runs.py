@@ -1,0 +1,93 @@
+"""The run directory: runs/<algo>/<env>/<time>-s<seed>/ with config.yaml, meta.json,
+TensorBoard events, metrics.csv, checkpoints/ and videos/."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+CONFIG_FILE, META_FILE, METRICS_FILE = "config.yaml", "meta.json", "metrics.csv"
+
+
+def default_run_dir(root: Path, algo: str, env_id: str, seed: int) -> Path:
+    """A fresh folder name under root/<algo>/<env>/ (suffixed if the second is taken)."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path(root) / algo / env_id.replace("/", "_") / f"{stamp}-s{seed}"
+    candidate, n = base, 1
+    while candidate.exists():
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(temporary, path)
+
+
+@dataclass
+class Run:
+    """A run directory and the counters the engine keeps in it."""
+
+    path: Path
+    algo: str
+    env_id: str
+    seed: int
+    step: int = 0  # env steps, all envs together
+    iteration: int = 0
+    episodes: int = 0
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def videos(self) -> Path:
+        return self.path / "videos"
+
+    def create(self, config: dict, plugins: list[dict], plugin_version: str) -> None:
+        """Make the folder and write config.yaml and meta.json (status "running")."""
+        self.path.mkdir(parents=True, exist_ok=False)
+        (self.path / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=False))
+        self.meta = {
+            "algo": self.algo,
+            "env": self.env_id,
+            "seed": self.seed,
+            "status": "running",
+            "step": 0,
+            "started": datetime.now().isoformat(timespec="seconds"),
+            "command": " ".join(["rlforge", *sys.argv[1:]]),
+            "versions": _versions(plugin_version),
+            "host": platform.node(),
+            "plugins": plugins,
+        }
+        self.save_meta()
+
+    def save_meta(self, **updates) -> None:
+        self.meta.update(updates, step=self.step, updated=datetime.now().isoformat(timespec="seconds"))
+        write_json_atomic(self.path / META_FILE, self.meta)
+
+
+def _versions(plugin_version: str) -> dict:
+    import gymnasium
+    import numpy
+    import torch
+
+    import rlforge
+
+    return {"rlforge": rlforge.__version__, "plugin": plugin_version, "python": platform.python_version(),
+            "torch": torch.__version__, "gymnasium": gymnasium.__version__, "numpy": numpy.__version__}
+
+
+def elapsed(start: float) -> float:
+    return time.perf_counter() - start

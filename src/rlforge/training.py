@@ -1,0 +1,115 @@
+"""From command-line choices to a finished run: resolve, validate, build, train, report.
+
+Everything that can be wrong with the input is checked before the run directory is made,
+so bad input leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from rlforge import config as cfgmod
+from rlforge.console import config_table, console
+from rlforge.errors import RLForgeError
+from rlforge.plugins import get_host
+from rlforge.presets import find_config_file
+
+
+def pick_names(algo: str | None, env: str | None, file_values: dict | None, config_path: str | None) -> tuple[str, str]:
+    """--algo/--env, else the config file's `algo`/`env`; a disagreement is an error."""
+    chosen = {}
+    for key, given in (("algo", algo), ("env", env)):
+        from_file = (file_values or {}).get(key)
+        if given and from_file and given != from_file:
+            raise RLForgeError(f"--{key} {given} disagrees with {key}: {from_file} in {config_path}")
+        chosen[key] = given or from_file
+        if not chosen[key]:
+            raise RLForgeError(f"no {key} given: pass --{key} (or a --config file that sets '{key}:')")
+    return str(chosen["algo"]), str(chosen["env"])
+
+
+def prepare(algo, env, config_file, set_pairs, shortcuts: dict):
+    """(spec, resolved config, env spec) for the choices, validated; creates nothing."""
+    from rlforge.envs import env_spaces, space_kind
+
+    registry = get_host().registry
+    file_values, config_path = None, None
+    if config_file:
+        config_path = str(find_config_file(config_file))
+        file_values = cfgmod.read_yaml(Path(config_path))
+    algo, env = pick_names(algo, env, file_values, config_path)
+    spec = registry.algorithm(algo)
+    registry.check_env(env)
+    overrides = {**cfgmod.parse_overrides(set_pairs), **{k: v for k, v in shortcuts.items() if v is not None}}
+    resolved = cfgmod.resolve(spec, env, file_values, overrides, config_path)
+    env_spec = registry.envs.get(env)
+    _, action_space = env_spaces(env, env_spec)
+    kind = space_kind(action_space)
+    if kind not in spec.action_spaces:
+        raise RLForgeError(f"{algo} does not support {kind} action spaces ({env} has {action_space}); "
+                           f"{algo} supports: {', '.join(spec.action_spaces)}")
+    return spec, resolved, env_spec
+
+
+def build_engine(spec, resolved, env_spec):
+    from rlforge.engine import Engine
+
+    try:
+        return Engine(spec, resolved, env_spec, get_host().hook)
+    except (ValueError, TypeError) as exc:
+        raise RLForgeError(f"cannot build {spec.name} for {resolved.env}: {exc}") from None
+
+
+def new_run(resolved, spec, run_dir: str | None, runs_root: str):
+    from rlforge.runs import Run, default_run_dir
+
+    seed = resolved.run.seed
+    path = Path(run_dir) if run_dir else default_run_dir(Path(runs_root), spec.name, resolved.env, seed)
+    if path.exists() and any(path.iterdir()):
+        raise RLForgeError(f"run directory {str(path)!r} already exists and is not empty; use --resume to continue it")
+    run = Run(path, spec.name, resolved.env, seed)
+    plugins = [asdict(p) for p in get_host().registry.plugins]
+    if path.exists():
+        path.rmdir()
+    run.create(resolved.to_dict(), plugins, spec.version)
+    return run
+
+
+def train(algo, env, config_file, set_pairs, shortcuts: dict, run_dir: str | None, runs_root: str = "runs") -> int:
+    """Train; returns the process exit status (0, or 130/143 when stopped by a signal)."""
+    from rlforge.logger import MetricsLogger
+
+    spec, resolved, env_spec = prepare(algo, env, config_file, set_pairs, shortcuts)
+    console.print(config_table(resolved.to_dict(), resolved.sources))
+    engine = build_engine(spec, resolved, env_spec)
+    hooks = get_host().hook
+    run = new_run(resolved, spec, run_dir, runs_root)
+    console.print(f"run directory: [bold]{run.path}[/]")
+    logger = MetricsLogger(run.path)
+    try:
+        outcome = engine.train(run, logger)
+    except BaseException:
+        run.save_meta(status="crashed")
+        hooks.on_train_end(run=run, status="crashed")
+        raise
+    finally:
+        logger.close()
+        engine.close()
+    last = outcome.last_eval.summary if outcome.last_eval else {}
+    run.save_meta(status=outcome.status, last_eval=last or None)
+    hooks.on_train_end(run=run, status=outcome.status)
+    report(run, outcome)
+    return outcome.exit_code
+
+
+def report(run, outcome) -> None:
+    if outcome.status == "stopped":
+        console.print(f"[yellow]stopped at step {run.step:,}; checkpoint written. Resume with:[/]\n"
+                      f"  rlforge train --resume {run.path}")
+        return
+    line = f"[green]finished[/] {run.step:,} steps"
+    if outcome.last_eval:
+        s = outcome.last_eval.summary
+        line += f"; final eval return {s['return_mean']:.1f} ± {s['return_std']:.1f}"
+    console.print(f"{line}\nrun directory: {run.path}")
