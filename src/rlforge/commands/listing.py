@@ -9,7 +9,7 @@ from dataclasses import asdict
 import click
 from rich.table import Table
 
-from rlforge.console import console
+from rlforge.console import out as console
 from rlforge.plugins import get_registry
 
 

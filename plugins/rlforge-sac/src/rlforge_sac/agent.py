@@ -1,0 +1,344 @@
+"""Soft Actor-Critic (Haarnoja et al. 2018), with the CS285 hw3 variants as options.
+
+Read top to bottom: the pure math (critic targets, log-probabilities) as small functions,
+then the policy (a tanh-squashed Gaussian), then the agent (replay, critic, actor and
+temperature updates, target networks, state for resume).
+
+Actions are learnt in [-1, 1]: the policy squashes with tanh and rescales to the env's Box
+bounds when acting; `observe` maps the env's actions back to [-1, 1] before storing them.
+All critics are one batched ensemble (one matrix product per layer for all of them).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from gymnasium import spaces
+
+from rlforge.agent import Agent, Policy, Progress, Transitions
+from rlforge.buffers import ReplayBuffer
+from rlforge.nn import SquashedNormal, ensemble_mlp, make_adam, mlp, resolve_device
+
+LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+# ----------------------------------------------------------------------------- math
+
+
+def critic_target(next_q: torch.Tensor, rewards: torch.Tensor, terminated: torch.Tensor, gamma: float,
+                  next_log_prob: torch.Tensor, temperature, backup: str, backup_entropy: bool,
+                  redq_subset: int = 2, generator: torch.Generator | None = None) -> torch.Tensor:
+    """The soft Bellman target r + gamma * (1 - terminated) * (V'(s') - alpha * log pi(a'|s')).
+
+    `next_q` [n_critics, B] holds each target critic's Q(s', a') with a' ~ pi(.|s').
+    Returns [n_critics, B] for "doubleq" (critic i regresses onto the other critic's value)
+    and [1, B] otherwise (one target shared by all critics; it broadcasts).
+      single   the one critic's value (needs n_critics == 1)
+      doubleq  the two values swapped (needs n_critics == 2)
+      min      the minimum over all target critics (clipped double-Q)
+      mean     the mean over the target critics
+      redq     the minimum over a random subset of `redq_subset` target critics
+    """
+    n = next_q.shape[0]
+    if backup == "single":
+        if n != 1:
+            raise ValueError(f"backup 'single' needs one critic, got {n}")
+        value = next_q
+    elif backup == "doubleq":
+        if n != 2:
+            raise ValueError(f"backup 'doubleq' needs two critics, got {n}")
+        value = next_q.flip(0)
+    elif backup == "min":
+        value = next_q.amin(0, keepdim=True)
+    elif backup == "mean":
+        value = next_q.mean(0, keepdim=True)
+    elif backup == "redq":
+        if not 1 <= redq_subset <= n:
+            raise ValueError(f"backup 'redq' needs 1 <= redq_subset <= {n}, got {redq_subset}")
+        rng_device = generator.device if generator is not None else next_q.device
+        subset = torch.randperm(n, generator=generator, device=rng_device)[:redq_subset].to(next_q.device)
+        value = next_q.index_select(0, subset).amin(0, keepdim=True)
+    else:
+        raise ValueError(f"unknown backup {backup!r}")
+    if backup_entropy:
+        value = value - temperature * next_log_prob
+    return rewards + gamma * (1.0 - terminated.to(rewards.dtype)) * value
+
+
+def combine_critics(q: torch.Tensor, how: str) -> torch.Tensor:
+    """Q-values [n_critics, ...] combined over the critics: "min" or "mean"."""
+    return q.amin(0) if how == "min" else q.mean(0)
+
+
+def tanh_log_det(pre_tanh: torch.Tensor) -> torch.Tensor:
+    """log(1 - tanh(x)^2) = 2 * (log 2 - x - softplus(-2x)), stable for large |x|."""
+    return 2.0 * (math.log(2.0) - pre_tanh - F.softplus(-2.0 * pre_tanh))
+
+
+def squashed_log_prob(pre_tanh: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
+    """log pi(tanh(u)) of a tanh-squashed diagonal Gaussian, given the pre-squash sample u.
+
+    Summed over the last (action) axis. Taking u rather than the squashed action avoids the
+    atanh round trip, which loses precision where tanh saturates; the gradient flows to
+    `mean` and `log_std` (used by the REINFORCE actor gradient with u held fixed).
+    """
+    z = (pre_tanh - mean) * torch.exp(-log_std)
+    gaussian = -0.5 * z.pow(2) - log_std - LOG_SQRT_2PI
+    return (gaussian - tanh_log_det(pre_tanh)).sum(-1)
+
+
+def q_values(critic: torch.nn.Module, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """All critics' Q(obs, actions) in one ensemble forward: [n_critics, *leading dims]."""
+    x = torch.cat((obs, actions), dim=-1)
+    lead = x.shape[:-1]
+    out = critic(x.reshape(-1, x.shape[-1]))  # [n, N, 1]
+    return out.reshape(out.shape[0], *lead)
+
+
+# ----------------------------------------------------------------------------- policy
+
+
+class SACPolicy(Policy):
+    """An MLP giving the mean and (state-dependent) log-std of a tanh-squashed Gaussian.
+
+    `distribution(obs)` works in the normalised action range [-1, 1]; `act` rescales to
+    the env's Box bounds.
+    """
+
+    def __init__(self, obs_dim: int, action_space: spaces.Box, hidden: list[int], activation: str = "relu",
+                 log_std_min: float = -20.0, log_std_max: float = 2.0):
+        super().__init__()
+        self.action_shape = tuple(action_space.shape)
+        act_dim = int(np.prod(self.action_shape))
+        self.net = mlp(obs_dim, list(hidden), 2 * act_dim, activation)
+        low = np.asarray(action_space.low, dtype=np.float64).reshape(-1)
+        high = np.asarray(action_space.high, dtype=np.float64).reshape(-1)
+        self.register_buffer("action_scale", torch.as_tensor((high - low) / 2.0, dtype=torch.float32), persistent=False)
+        self.register_buffer("action_bias", torch.as_tensor((high + low) / 2.0, dtype=torch.float32), persistent=False)
+        self.register_buffer("action_low", torch.as_tensor(low, dtype=torch.float32), persistent=False)
+        self.register_buffer("action_high", torch.as_tensor(high, dtype=torch.float32), persistent=False)
+        self.log_std_min, self.log_std_max = float(log_std_min), float(log_std_max)
+
+    def distribution(self, obs: torch.Tensor) -> SquashedNormal:
+        mean, log_std = self.net(obs).chunk(2, dim=-1)
+        return SquashedNormal(mean, log_std.clamp(self.log_std_min, self.log_std_max))
+
+    forward = distribution
+
+    def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
+        with torch.inference_mode():
+            n = len(obs)
+            x = torch.as_tensor(obs, dtype=torch.float32, device=self.action_scale.device).reshape(n, -1)
+            dist = self.distribution(x)
+            squashed = dist.mode if deterministic else dist.rsample()
+            actions = torch.clamp(squashed * self.action_scale + self.action_bias, self.action_low, self.action_high)
+            return actions.cpu().numpy().reshape(n, *self.action_shape)
+
+
+# ----------------------------------------------------------------------------- agent
+
+
+class SACAgent(Agent):
+    """Soft Actor-Critic over a replay buffer; one actor step per env step."""
+
+    def __init__(self, config, observation_space, action_space, num_envs: int = 1, device="cpu"):
+        if isinstance(device, str):
+            device = resolve_device(device)
+        super().__init__(config, observation_space, action_space, num_envs, device)
+        _check_spaces(observation_space, action_space)
+        cfg = config
+        self.obs_dim = int(np.prod(observation_space.shape))
+        self.act_dim = int(np.prod(action_space.shape))
+        self.random_steps = cfg.random_steps
+        self.steps_per_iteration = 1
+
+        self.policy = SACPolicy(self.obs_dim, action_space, cfg.actor_hidden, cfg.activation,
+                                cfg.log_std_min, cfg.log_std_max).to(self.device)
+        self.critic = ensemble_mlp(cfg.num_critics, self.obs_dim + self.act_dim, list(cfg.critic_hidden), 1,
+                                   cfg.activation).to(self.device)
+        self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
+        self._critic_params = list(self.critic.parameters())
+        self._target_params = list(self.target_critic.parameters())
+
+        initial = math.log(cfg.temperature) if cfg.temperature > 0 else float("-inf")
+        self.log_temperature = torch.tensor(initial, dtype=torch.float32, device=self.device,
+                                            requires_grad=cfg.auto_temperature)
+        self.target_entropy = float(cfg.target_entropy) if cfg.target_entropy is not None else -float(self.act_dim)
+
+        self.actor_optimizer = make_adam(self.policy.parameters(), cfg.actor_lr)
+        self.critic_optimizer = make_adam(self._critic_params, cfg.critic_lr)
+        self.temperature_optimizer = make_adam([self.log_temperature], cfg.temperature_lr) if cfg.auto_temperature else None
+
+        # The engine seeds torch/numpy/random globally before building the agent; derive the
+        # buffer's sampling seed from torch's seed without drawing from any global stream.
+        seed = int(np.random.default_rng(torch.initial_seed()).integers(2**31))
+        self.buffer = ReplayBuffer(cfg.buffer_size, (self.obs_dim,), (self.act_dim,), seed=seed, device=self.device)
+        scale = (action_space.high - action_space.low).astype(np.float64).reshape(-1) / 2.0
+        self._np_scale = np.where(scale > 0, scale, 1.0)
+        self._np_bias = (action_space.high + action_space.low).astype(np.float64).reshape(-1) / 2.0
+        self.critic_updates = 0
+        self.actor_updates = 0
+
+    # ------------------------------------------------------------------ experience
+
+    def observe(self, batch: Transitions) -> None:
+        """Store the batch; actions are mapped from the env's bounds to [-1, 1]."""
+        lead = batch.rewards.shape  # [steps, num_envs]
+        actions = (batch.actions.reshape(*lead, -1) - self._np_bias) / self._np_scale
+        self.buffer.add(Transitions(
+            obs=batch.obs.reshape(*lead, -1),
+            actions=np.clip(actions, -1.0, 1.0).astype(np.float32),
+            rewards=batch.rewards,
+            next_obs=batch.next_obs.reshape(*lead, -1),
+            terminated=batch.terminated,
+            truncated=batch.truncated,
+        ))
+
+    # ------------------------------------------------------------------ learning
+
+    def update(self, progress: Progress) -> dict[str, float]:
+        cfg = self.config
+        if progress.step < cfg.learning_starts or len(self.buffer) == 0:
+            return {}
+        critic_sum = q_sum = None
+        n_critic = 0
+        for _ in range(self.steps_per_iteration * self.num_envs):
+            for _ in range(cfg.updates_per_step):
+                batch = self.buffer.sample(cfg.batch_size)
+                loss, q_mean = self._update_critic(batch)
+                critic_sum = loss if critic_sum is None else critic_sum + loss
+                q_sum = q_mean if q_sum is None else q_sum + q_mean
+                n_critic += 1
+            actor_loss, entropy, temperature_loss = self._update_actor(batch["obs"])
+
+        names = ["losses/critic", "charts/q_mean", "losses/actor", "charts/entropy", "charts/temperature"]
+        values = [critic_sum / n_critic, q_sum / n_critic, actor_loss, entropy, self.log_temperature.detach().exp()]
+        if temperature_loss is not None:
+            names.append("losses/temperature")
+            values.append(temperature_loss)
+        return dict(zip(names, torch.stack(values).tolist()))
+
+    def _update_critic(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        cfg = self.config
+        with torch.no_grad():
+            next_actions, next_log_prob = self.policy.distribution(batch["next_obs"]).rsample_with_log_prob()
+            next_q = q_values(self.target_critic, batch["next_obs"], next_actions)
+            target = critic_target(next_q, batch["rewards"], batch["terminated"], cfg.gamma, next_log_prob,
+                                   self.log_temperature.exp(), cfg.backup, cfg.backup_entropy, cfg.redq_subset)
+        q = q_values(self.critic, batch["obs"], batch["actions"])  # [n_critics, B]
+        per_critic = (q - target).pow(2).mean(-1)
+        self.critic_optimizer.zero_grad(set_to_none=True)
+        per_critic.sum().backward()  # each critic gets the gradient of its own MSE
+        self.critic_optimizer.step()
+        self.critic_updates += 1
+        self._update_target()
+        return per_critic.detach().mean(), q.detach().mean()
+
+    def _update_target(self) -> None:
+        cfg = self.config
+        with torch.no_grad():
+            if cfg.target_update == "soft":
+                torch._foreach_lerp_(self._target_params, self._critic_params, cfg.tau)
+            elif self.critic_updates % cfg.target_period == 0:
+                torch._foreach_copy_(self._target_params, self._critic_params)
+
+    def _update_actor(self, obs: torch.Tensor):
+        cfg = self.config
+        samples = cfg.actor_samples
+        shape = () if samples == 1 else (samples,)
+        obs_s = obs if samples == 1 else obs.expand(samples, *obs.shape)
+        alpha = self.log_temperature.detach().exp()
+        dist = self.policy.distribution(obs)
+        if cfg.actor_gradient == "reparametrize":
+            actions, log_prob = dist.rsample_with_log_prob(shape)
+            self.critic.requires_grad_(False)  # gradients flow through the critic to the actions only
+            q = combine_critics(q_values(self.critic, obs_s, actions), cfg.actor_q)
+            self.critic.requires_grad_(True)
+            loss = (alpha * log_prob - q).mean()
+        else:
+            with torch.no_grad():
+                noise = torch.randn(shape + dist.mean.shape, dtype=dist.mean.dtype, device=dist.mean.device)
+                pre_tanh = dist.mean + dist.std * noise
+                q = combine_critics(q_values(self.critic, obs_s, torch.tanh(pre_tanh)), cfg.actor_q)
+            score = squashed_log_prob(pre_tanh, dist.mean, dist.log_std)
+            _, log_prob = dist.rsample_with_log_prob()  # reparametrised entropy estimate
+            loss = -(score * q).mean() + alpha * log_prob.mean()
+        mean_log_prob = log_prob.detach().mean()
+        total = loss
+        temperature_loss = None
+        if self.temperature_optimizer is not None:
+            temperature_loss = -self.log_temperature * (mean_log_prob + self.target_entropy)
+            total = loss + temperature_loss
+            self.temperature_optimizer.zero_grad(set_to_none=True)
+        self.actor_optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        self.actor_optimizer.step()
+        if self.temperature_optimizer is not None:
+            self.temperature_optimizer.step()
+            temperature_loss = temperature_loss.detach()
+        self.actor_updates += 1
+        return loss.detach(), -mean_log_prob, temperature_loss
+
+    # ------------------------------------------------------------------ resume
+
+    def state_dict(self) -> dict:
+        return {
+            "actor": self.policy.state_dict(),
+            "critic": self.critic.state_dict(),
+            "target_critic": self.target_critic.state_dict(),
+            "log_temperature": self.log_temperature.detach().clone(),
+            "optimizers": {
+                "actor": optimizer_state(self.actor_optimizer),
+                "critic": optimizer_state(self.critic_optimizer),
+                "temperature": optimizer_state(self.temperature_optimizer) if self.temperature_optimizer else None,
+            },
+            "buffer": self.buffer.state_dict(),
+            "counters": {"critic_updates": self.critic_updates, "actor_updates": self.actor_updates},
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.policy.load_state_dict(state["actor"])
+        self.critic.load_state_dict(state["critic"])
+        self.target_critic.load_state_dict(state["target_critic"])
+        with torch.no_grad():
+            self.log_temperature.copy_(torch.as_tensor(state["log_temperature"]))
+        optimizers = state["optimizers"]
+        load_optimizer_state(self.actor_optimizer, optimizers["actor"])
+        load_optimizer_state(self.critic_optimizer, optimizers["critic"])
+        if self.temperature_optimizer is not None and optimizers.get("temperature") is not None:
+            load_optimizer_state(self.temperature_optimizer, optimizers["temperature"])
+        self.buffer.load_state_dict(state["buffer"])
+        self.critic_updates = int(state["counters"]["critic_updates"])
+        self.actor_updates = int(state["counters"]["actor_updates"])
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _check_spaces(observation_space, action_space) -> None:
+    if not isinstance(action_space, spaces.Box):
+        raise ValueError(f"SAC needs a continuous (Box) action space, got {action_space}")
+    if not (np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))):
+        raise ValueError(f"SAC squashes actions into the action space's bounds, which must be finite, got {action_space}")
+    if not isinstance(observation_space, spaces.Box):
+        raise ValueError(f"SAC needs a Box (vector) observation space, got {observation_space}")
+
+
+def optimizer_state(optimizer: torch.optim.Optimizer) -> dict:
+    """An optimiser's state_dict with JSON-compatible keys and values (str keys, no tuples)."""
+    saved = optimizer.state_dict()
+    return {
+        "state": {str(key): value for key, value in saved["state"].items()},
+        "param_groups": [{k: list(v) if isinstance(v, tuple) else v for k, v in group.items()}
+                         for group in saved["param_groups"]],
+    }
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, saved: dict) -> None:
+    """Restore what `optimizer_state` returned (also accepts torch's own state_dict format)."""
+    state = {int(key): value for key, value in saved["state"].items()}
+    groups = [{k: tuple(v) if k == "betas" else v for k, v in group.items()} for group in saved["param_groups"]]
+    optimizer.load_state_dict({"state": state, "param_groups": groups})

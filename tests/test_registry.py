@@ -1,0 +1,57 @@
+import pytest
+
+from rlforge.errors import PluginError, RLForgeError
+from rlforge.registry import AlgorithmSpec, EnvSpec, Registry, load
+
+
+def spec(name="alpha", plugin="dist-a", spaces=("box",)):
+    return AlgorithmSpec(name=name, summary="s", action_spaces=spaces, config="m:C", agent="m:A", plugin=plugin)
+
+
+def test_lookup_returns_the_registered_spec():
+    registry = Registry()
+    registry.add_algorithm(spec())
+    assert registry.algorithm("alpha").plugin == "dist-a"
+
+
+def test_unknown_algorithm_suggests_a_close_name():
+    registry = Registry()
+    registry.add_algorithm(spec("sac"))
+    with pytest.raises(RLForgeError, match=r"unknown algorithm 'sca' \(did you mean 'sac'\?\); installed: sac"):
+        registry.algorithm("sca")
+
+
+def test_same_algorithm_from_two_distributions_names_both():
+    registry = Registry()
+    registry.add_algorithm(spec(plugin="dist-a"))
+    with pytest.raises(PluginError, match="'alpha' is registered by both 'dist-a' and 'dist-b'"):
+        registry.add_algorithm(spec(plugin="dist-b"))
+
+
+def test_same_env_from_two_distributions_names_both():
+    registry = Registry()
+    registry.add_env(EnvSpec(id="Maze-v0", factory="m:f", plugin="dist-a"))
+    with pytest.raises(PluginError, match="'Maze-v0' is registered by both 'dist-a' and 'dist-b'"):
+        registry.add_env(EnvSpec(id="Maze-v0", factory="m:f", plugin="dist-b"))
+
+
+def test_unknown_action_space_kind_is_refused():
+    with pytest.raises(PluginError, match="unknown action space kinds"):
+        spec(spaces=("continuous",))
+
+
+def test_unknown_env_suggests_a_close_gymnasium_id():
+    with pytest.raises(RLForgeError, match=r"unknown env 'HalfCheetah-v9' \(did you mean 'HalfCheetah-v"):
+        Registry().check_env("HalfCheetah-v9")
+
+
+def test_plugin_env_and_gymnasium_ids_are_both_known():
+    registry = Registry()
+    registry.add_env(EnvSpec(id="Maze-v0", factory="m:f"))
+    registry.check_env("Maze-v0")
+    registry.check_env("Pendulum-v1")
+    assert "Maze-v0" in registry.env_ids() and "CartPole-v1" in registry.env_ids()
+
+
+def test_load_resolves_import_strings():
+    assert load("os.path:join") is __import__("os").path.join
