@@ -90,5 +90,6 @@ def test_help_texts_explain_every_option():
     result = run_cli(["train", "--help"])
     assert result.returncode == 0
     for option in ("--algo", "--env", "--config", "--set", "--seed", "--steps", "--num-envs", "--run-dir", "--device"):
-        line = next(l for l in result.stdout.splitlines() if option in l)
+        options = result.stdout.split("Options:", 1)[1]
+        line = next(l for l in options.splitlines() if option in l)
         assert len(line.split(option, 1)[1].strip()) > 10, f"{option} has no help text"

@@ -328,10 +328,13 @@ def _check_spaces(observation_space, action_space) -> None:
 
 
 def optimizer_state(optimizer: torch.optim.Optimizer) -> dict:
-    """An optimiser's state_dict with JSON-compatible keys and values (str keys, no tuples)."""
+    """A snapshot of an optimiser's state_dict with JSON-compatible keys and values (str keys,
+    no tuples). Tensors are cloned: torch's load_state_dict may keep the very tensors it is
+    given, so an uncloned state would alias the moments of the optimiser it came from."""
     saved = optimizer.state_dict()
     return {
-        "state": {str(key): value for key, value in saved["state"].items()},
+        "state": {str(key): {name: v.clone() if isinstance(v, torch.Tensor) else v for name, v in value.items()}
+                  for key, value in saved["state"].items()},
         "param_groups": [{k: list(v) if isinstance(v, tuple) else v for k, v in group.items()}
                          for group in saved["param_groups"]],
     }
