@@ -8,6 +8,7 @@ so -temperature * next_log_prob = [+0.1, -0.2, 0], and the terminated row is its
 """
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -201,3 +202,42 @@ def test_config_keys_do_not_collide_with_the_engine():
     check_no_collisions(SACConfig)
     assert all(field_help(SACConfig).values()), "every field needs a help line"
     assert not set(field_help(SACConfig)) & set(field_help(RunConfig))
+
+
+# ----------------------------------------------------------------------------- config files
+
+CONFIGS = Path(__file__).resolve().parents[3] / "configs"
+SAC_FILES = sorted((CONFIGS / "sac").glob("*.yaml")) + sorted((CONFIGS / "experiments" / "sac").glob("*.yaml"))
+
+
+@pytest.mark.skipif(not SAC_FILES, reason="not run from a checkout with configs/")
+@pytest.mark.parametrize("path", SAC_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_preset_and_experiment_files_are_valid(path):
+    from rlforge.config import RunConfig, build, coerce_layers, read_yaml
+
+    data = read_yaml(path)
+    for key, value in data.items():
+        assert not isinstance(value, str) or key in ("algo", "env", "activation", "backup", "actor_gradient",
+                                                     "actor_q", "target_update"), f"{key}: {value!r} reads as text"
+    if path.parent.name == "sac" and path.parent.parent.name == "experiments":
+        assert data.pop("algo") == "sac" and data.pop("env")
+        assert f"rlforge train --config experiments/sac/{path.stem}" in path.read_text()
+    run_values, agent_values = coerce_layers(SACConfig, [(str(path), data)])
+    build(RunConfig, run_values, "run")
+    build(SACConfig, agent_values, "sac")
+
+
+def test_the_experiments_override_every_key_a_preset_sets():
+    experiments = sorted((CONFIGS / "experiments" / "sac").glob("*.yaml"))
+    if not experiments:
+        pytest.skip("not run from a checkout with configs/")
+    from rlforge.config import read_yaml
+
+    for path in experiments:
+        data = read_yaml(path)
+        preset = CONFIGS / "sac" / f"{data['env']}.yaml"
+        assert preset.is_file(), f"{path.name}: no preset for {data['env']}"
+        irrelevant = {"temperature_lr", "target_entropy"} if data["auto_temperature"] is False else set()
+        irrelevant |= {"tau"} if data["target_update"] == "hard" else {"target_period"}
+        missing = set(read_yaml(preset)) - set(data) - irrelevant
+        assert not missing, f"{path.name} leaves {sorted(missing)} to the preset"

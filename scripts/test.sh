@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Install everything (scripts/install.sh), then run the whole test suite: the core's tests
+# and every bundled plugin's tests, learning tests included. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+export MUJOCO_GL="${MUJOCO_GL:-egl}"
+exec "${RLFORGE_VENV:-.venv}/bin/python" -m pytest "$@"
