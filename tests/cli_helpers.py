@@ -105,3 +105,49 @@ TOY_ALGORITHM = {
 }
 
 
+
+
+# Stops training deterministically through the public hooks: SIGINT to itself right after the
+# checkpoint at step $STOP_AT_STEP, as a user's Ctrl-C at that moment would.
+STOPPER = {"stopper_plugin": '''
+    import os
+    import signal
+
+    from rlforge.hookspecs import hookimpl
+
+    @hookimpl
+    def on_checkpoint(run, path):
+        if run.step == int(os.environ["STOP_AT_STEP"]):
+            os.kill(os.getpid(), signal.SIGINT)
+'''}
+
+# Dies by SIGKILL halfway through writing the second checkpoint's arrays file.
+KILLER = {"killer_plugin": '''
+    import os
+    import signal
+
+    import rlforge.checkpoint as checkpoint
+    from rlforge.hookspecs import hookimpl
+
+    @hookimpl
+    def on_train_start(run, agent, config):
+        original, calls = checkpoint._write_synced, []
+
+        def write_then_die(path, write):
+            if path.name == checkpoint.ARRAYS_FILE:
+                calls.append(path)
+                if len(calls) == 2:
+                    path.write_bytes(b"PK\\x03\\x04 half a zip")
+                    os.kill(os.getpid(), signal.SIGKILL)
+            return original(path, write)
+
+        checkpoint._write_synced = write_then_die
+'''}
+
+
+def metric_rows(run_dir: Path, skip_tags=("charts/sps",)) -> list[tuple]:
+    """metrics.csv as (step, tag, value) rows, without wall times and speed."""
+    import csv
+
+    with open(run_dir / "metrics.csv", newline="") as handle:
+        return [(int(r["step"]), r["tag"], r["value"]) for r in csv.DictReader(handle) if r["tag"] not in skip_tags]

@@ -122,9 +122,18 @@ class Engine:
                 bar.update(task, completed=run.step, returns=format_returns(self.last_train_return, self._last_eval_mean()))
         finally:
             self._restore_signals(previous_handlers)
+        self._skip_done_periods(run.step)
         self.save_checkpoint(run, logger)
         status = "finished" if self._stop_signal is None else "stopped"
         return Outcome(status, self._stop_signal, self.last_eval)
+
+    def _skip_done_periods(self, step: int) -> None:
+        """After the final evaluation and checkpoint, a later extension starts at the next periods."""
+        cfg = self.config.run
+        if self.next_eval <= step:
+            self.next_eval = _next_multiple(step, cfg.eval_every)
+        if self.next_checkpoint <= step:
+            self.next_checkpoint = _next_multiple(step, cfg.checkpoint_every)
 
     def _act_fn(self, step: int):
         if step < self.agent.random_steps:
@@ -172,10 +181,42 @@ class Engine:
                 "schedule": {"next_log": self.next_log, "next_eval": self.next_eval,
                              "next_checkpoint": self.next_checkpoint},
                 "collector": self.collector.state_dict(),
+                "envs": self.env.get_state(),
                 "rng": {"python": random.getstate(), "numpy": np.random.get_state(legacy=False),
                         "torch": torch.get_rng_state(), "action_space": self.env.action_space.np_random.bit_generator.state},
             },
         }
+
+    def load_state_dict(self, state: dict, run: Run) -> bool:
+        """Continue from a checkpoint's state; returns False when the envs started fresh
+        episodes because their exact state could not be saved or restored."""
+        self.agent.load_state_dict(state["agent"])
+        engine = state["engine"]
+        counters = engine["counters"]
+        run.step, run.iteration, run.episodes = counters["step"], counters["iteration"], counters["episodes"]
+        schedule = engine["schedule"]
+        self.next_log, self.next_eval, self.next_checkpoint = (
+            schedule["next_log"], schedule["next_eval"], schedule["next_checkpoint"])
+        exact = engine.get("envs") is not None and self.env.get_state() is not None
+        if exact:
+            self.env.set_state(engine["envs"])
+            self.collector.load_state_dict(engine["collector"])
+        rng = engine["rng"]
+        random.setstate(rng["python"])
+        np.random.set_state(rng["numpy"])
+        torch.set_rng_state(rng["torch"])
+        self.env.action_space.np_random.bit_generator.state = rng["action_space"]
+        return exact
+
+    def check_compatible(self, metadata: dict) -> None:
+        """Refuse a checkpoint of another algorithm or with other spaces, in one line."""
+        if metadata.get("algo") != self.config.algo:
+            raise checkpoint.CheckpointError(
+                f"checkpoint is for algorithm {metadata.get('algo')!r}, not {self.config.algo!r}")
+        for key, space in (("observation_space", self.env.observation_space), ("action_space", self.env.action_space)):
+            if metadata.get(key) != repr(space):
+                raise checkpoint.CheckpointError(
+                    f"checkpoint's {key.replace('_', ' ')} {metadata.get(key)} does not match {self.config.env}'s {space!r}")
 
     def save_checkpoint(self, run: Run, logger: MetricsLogger) -> None:
         logger.flush()

@@ -7,13 +7,22 @@ autoreset), and the returns and lengths of the episodes that finished.
 
 from __future__ import annotations
 
+import os
+import warnings
 from dataclasses import dataclass
+
+if "MUJOCO_GL" not in os.environ and not os.environ.get("DISPLAY"):
+    os.environ["MUJOCO_GL"] = "egl"  # render offscreen when there is no display (set before mujoco loads)
 
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
+from rlforge import envstate
 from rlforge.registry import EnvSpec, load
+
+# The MuJoCo v4 ids are the ones the CS285 homeworks and most published results use.
+warnings.filterwarnings("ignore", message=r".*The environment .* is out of date", category=DeprecationWarning)
 
 
 def gymnasium_env_ids() -> list[str]:
@@ -114,6 +123,18 @@ class EnvAdapter:
             self.episode_returns[done] = 0
             self.episode_lengths[done] = 0
         return Step(obs, rewards.astype(np.float32, copy=False), terminated, truncated, final_obs, returns, lengths)
+
+    def get_state(self) -> list | None:
+        """Each env's exact internal state, or None where any env cannot provide one."""
+        envs = getattr(self.vec, "envs", None)  # async envs live in subprocesses: not reachable
+        if envs is None:
+            return None
+        states = [envstate.capture(env) for env in envs]
+        return None if any(s is None for s in states) else states
+
+    def set_state(self, states: list) -> None:
+        for env, state in zip(self.vec.envs, states):
+            envstate.restore(env, state)
 
     def render(self):
         return self.vec.envs[0].render() if hasattr(self.vec, "envs") else None

@@ -16,9 +16,13 @@ CSV_HEADER = ["step", "wall_time", "tag", "value"]
 
 
 class MetricsLogger:
-    def __init__(self, run_dir: Path, tensorboard: bool = True):
+    def __init__(self, run_dir: Path, tensorboard: bool = True, resume_step: int | None = None):
+        """`resume_step`: continue a run from a checkpoint taken at that step, dropping rows
+        written after it (by the interrupted process) from metrics.csv and TensorBoard."""
         self.run_dir = Path(run_dir)
         csv_path = self.run_dir / "metrics.csv"
+        if resume_step is not None and csv_path.exists():
+            _truncate_after(csv_path, resume_step)
         new_file = not csv_path.exists()
         self._csv_handle = open(csv_path, "a", newline="")
         self._csv = csv.writer(self._csv_handle)
@@ -28,7 +32,8 @@ class MetricsLogger:
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
-            self._writer = SummaryWriter(log_dir=str(self.run_dir))
+            purge = None if resume_step is None else resume_step + 1
+            self._writer = SummaryWriter(log_dir=str(self.run_dir), purge_step=purge)
 
     def scalar(self, tag: str, value: float, step: int) -> None:
         value = float(value)
@@ -58,3 +63,21 @@ class MetricsLogger:
         self._csv_handle.close()
         if self._writer is not None:
             self._writer.close()
+
+
+def _truncate_after(csv_path: Path, step: int) -> None:
+    """Keep the header and the rows up to `step` (rewritten atomically)."""
+    with open(csv_path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    kept = [rows[0]] + [row for row in rows[1:] if len(row) == 4 and _step(row) <= step] if rows else [CSV_HEADER]
+    temporary = csv_path.with_name(".metrics.csv.tmp")
+    with open(temporary, "w", newline="") as handle:
+        csv.writer(handle).writerows(kept)
+    temporary.replace(csv_path)
+
+
+def _step(row: list[str]) -> int:
+    try:
+        return int(row[0])
+    except ValueError:  # a row cut short by a killed process
+        return 1 << 62

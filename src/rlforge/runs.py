@@ -69,9 +69,26 @@ class Run:
             "command": " ".join(["rlforge", *sys.argv[1:]]),
             "versions": _versions(plugin_version),
             "host": platform.node(),
+            "pid": os.getpid(),
             "plugins": plugins,
         }
         self.save_meta()
+
+    @classmethod
+    def open(cls, path: Path) -> "Run":
+        """An existing run directory (to resume), with its meta.json."""
+        from rlforge.errors import RLForgeError
+
+        path = Path(path)
+        if not path.is_dir():
+            raise RLForgeError(f"run directory {str(path)!r} does not exist")
+        try:
+            meta = json.loads((path / META_FILE).read_text())
+        except (OSError, json.JSONDecodeError):
+            raise RLForgeError(f"{str(path)!r} is not an rlforge run directory (no readable {META_FILE})") from None
+        if not (path / CONFIG_FILE).is_file():
+            raise RLForgeError(f"run directory {str(path)!r} has no {CONFIG_FILE}")
+        return cls(path, meta["algo"], meta["env"], meta["seed"], step=meta.get("step", 0), meta=meta)
 
     def save_meta(self, **updates) -> None:
         self.meta.update(updates, step=self.step, updated=datetime.now().isoformat(timespec="seconds"))

@@ -77,16 +77,48 @@ def new_run(resolved, spec, run_dir: str | None, runs_root: str):
 
 
 def train(algo, env, config_file, set_pairs, shortcuts: dict, run_dir: str | None, runs_root: str = "runs") -> int:
-    """Train; returns the process exit status (0, or 130/143 when stopped by a signal)."""
+    """Train a new run; returns the process exit status (0, or 130/143 when stopped by a signal)."""
     from rlforge.logger import MetricsLogger
 
     spec, resolved, env_spec = prepare(algo, env, config_file, set_pairs, shortcuts)
     console.print(config_table(resolved.to_dict(), resolved.sources))
     engine = build_engine(spec, resolved, env_spec)
-    hooks = get_host().hook
     run = new_run(resolved, spec, run_dir, runs_root)
     console.print(f"run directory: [bold]{run.path}[/]")
-    logger = MetricsLogger(run.path)
+    return _train_and_report(engine, run, MetricsLogger(run.path))
+
+
+def resume(run_dir: str, steps: int | None = None) -> int:
+    """Continue a run from its latest checkpoint, in the same directory, counters and curves."""
+    import os
+
+    from rlforge import checkpoint
+    from rlforge.logger import MetricsLogger
+    from rlforge.runs import CONFIG_FILE, Run
+
+    run = Run.open(Path(run_dir))
+    done, total = run.meta.get("step", 0), _saved_total_steps(run.path / CONFIG_FILE)
+    if run.meta.get("status") == "finished" and (steps is None or steps <= done):
+        raise RLForgeError(f"run {str(run.path)!r} has finished ({done:,} of {total:,} steps); "
+                           "pass --steps N with N larger to train it further")
+    path = checkpoint.resolve(run.path)
+    state, metadata = checkpoint.load(path)
+    shortcuts = {"total_steps": steps} if steps is not None else {}
+    spec, resolved, env_spec = prepare(None, None, str(run.path / CONFIG_FILE), [], shortcuts)
+    engine = build_engine(spec, resolved, env_spec)
+    engine.check_compatible(metadata)
+    exact = engine.load_state_dict(state, run)
+    if steps is not None:
+        (run.path / CONFIG_FILE).write_text(_yaml_dump(resolved.to_dict()))
+    console.print(f"resuming [bold]{run.path}[/] from {path.name} at step {run.step:,} of {resolved.run.total_steps:,}")
+    if not exact:
+        console.print(f"[yellow]{resolved.env} cannot restore its exact state: resuming with fresh episodes")
+    run.save_meta(status="running", pid=os.getpid(), resumed=run.meta.get("resumed", 0) + 1)
+    return _train_and_report(engine, run, MetricsLogger(run.path, resume_step=run.step))
+
+
+def _train_and_report(engine, run, logger) -> int:
+    hooks = get_host().hook
     try:
         outcome = engine.train(run, logger)
     except BaseException:
@@ -96,11 +128,21 @@ def train(algo, env, config_file, set_pairs, shortcuts: dict, run_dir: str | Non
     finally:
         logger.close()
         engine.close()
-    last = outcome.last_eval.summary if outcome.last_eval else {}
-    run.save_meta(status=outcome.status, last_eval=last or None)
+    last = outcome.last_eval.summary if outcome.last_eval else run.meta.get("last_eval")
+    run.save_meta(status=outcome.status, last_eval=last)
     hooks.on_train_end(run=run, status=outcome.status)
     report(run, outcome)
     return outcome.exit_code
+
+
+def _saved_total_steps(config_path: Path) -> int:
+    return int(cfgmod.read_yaml(config_path).get("total_steps", 0))
+
+
+def _yaml_dump(mapping: dict) -> str:
+    import yaml
+
+    return yaml.safe_dump(mapping, sort_keys=False)
 
 
 def report(run, outcome) -> None:

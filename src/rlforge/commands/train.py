@@ -18,7 +18,14 @@ import click
 @click.option("--num-envs", type=int, help="Environments stepped in parallel (same as --set num_envs=N).")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), help="Torch device (default: auto).")
 @click.option("--run-dir", type=click.Path(file_okay=False), help="Run directory (default: runs/<algo>/<env>/<time>-s<seed>).")
-def train(algo, env, config_file, set_pairs, seed, steps, num_envs, device, run_dir):
+@click.option("--checkpoint-every", type=int, metavar="N",
+              help="Write a checkpoint every N env steps (same as --set checkpoint_every=N; default: only at the end).")
+@click.option("--keep-checkpoints", type=int, metavar="K", help="Keep the newest K periodic checkpoints (default 3).")
+@click.option("--resume", "resume_dir", type=click.Path(file_okay=False), metavar="RUN_DIR",
+              help="Continue RUN_DIR from its latest checkpoint (same directory, counters and curves); "
+                   "with --steps, train a finished run further.")
+def train(algo, env, config_file, set_pairs, seed, steps, num_envs, device, run_dir, checkpoint_every,
+          keep_checkpoints, resume_dir):
     """Train an algorithm on an environment.
 
     The config starts from the algorithm's defaults, then the preset configs/<algo>/<env>.yaml
@@ -31,8 +38,19 @@ def train(algo, env, config_file, set_pairs, seed, steps, num_envs, device, run_
       rlforge train --algo sac --env HalfCheetah-v4
       rlforge train --algo sac --env Pendulum-v1 --steps 15000 --seed 2
       rlforge train --config experiments/sac/hopper_clipq --set batch_size=512
+      rlforge train --resume runs/sac/Hopper-v4/20261121-101500-s1
     """
     from rlforge import training
+    from rlforge.errors import RLForgeError
 
-    shortcuts = {"seed": seed, "total_steps": steps, "num_envs": num_envs, "device": device}
+    if resume_dir:
+        others = [name for name, value in (("--algo", algo), ("--env", env), ("--config", config_file),
+                  ("--set", set_pairs), ("--seed", seed), ("--num-envs", num_envs), ("--device", device),
+                  ("--run-dir", run_dir), ("--checkpoint-every", checkpoint_every),
+                  ("--keep-checkpoints", keep_checkpoints)) if value]
+        if others:
+            raise RLForgeError(f"--resume continues a run with its saved config; drop {', '.join(others)}")
+        sys.exit(training.resume(resume_dir, steps))
+    shortcuts = {"seed": seed, "total_steps": steps, "num_envs": num_envs, "device": device,
+                 "checkpoint_every": checkpoint_every, "keep_checkpoints": keep_checkpoints}
     sys.exit(training.train(algo, env, config_file, set_pairs, shortcuts, run_dir))

@@ -1,0 +1,67 @@
+"""Train one rlforge run through the CLI and summarise it as JSON: the evaluation curve, the
+final evaluation return, wall time, and env steps per second over the whole run and after
+learning starts.
+
+    python benchmarks/learning_run.py --algo sac --env HalfCheetah-v4 --steps 100000 \
+        --out benchmarks/results/sac_halfcheetah_100k.json -- --set torch_threads=1
+
+Arguments after `--` go to `rlforge train` unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def summarise(run_dir: Path, wall: float, learning_starts: int) -> dict:
+    rows = list(csv.DictReader(open(run_dir / "metrics.csv")))
+    evals = [(int(r["step"]), float(r["value"])) for r in rows if r["tag"] == "eval/return_mean"]
+    sps = [(int(r["step"]), float(r["value"])) for r in rows if r["tag"] == "charts/sps"]
+    after = [v for step, v in sps if step > learning_starts + 1000]
+    meta = json.loads((run_dir / "meta.json").read_text())
+    return {
+        "final_eval_return": evals[-1][1] if evals else None,
+        "eval_curve": evals,
+        "wall_seconds": round(wall, 1),
+        "steps": meta["step"],
+        "sps_overall": round(meta["step"] / wall, 1),
+        "sps_after_learning_starts_median": round(sorted(after)[len(after) // 2], 1) if after else None,
+        "status": meta["status"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--algo", required=True)
+    parser.add_argument("--env", required=True)
+    parser.add_argument("--steps", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--learning-starts", type=int, default=5000, help="steps to skip in the speed figure")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("train_args", nargs="*", help="extra arguments for rlforge train (after --)")
+    args = parser.parse_args()
+    run_dir = Path(tempfile.mkdtemp(prefix="rlforge-bench-")) / "run"
+    command = ["rlforge", "train", "--algo", args.algo, "--env", args.env, "--steps", str(args.steps),
+               "--seed", str(args.seed), "--run-dir", str(run_dir), *args.train_args]
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "rlforge.cli", *command[1:]], check=True)
+    wall = time.perf_counter() - start
+    result = {"command": " ".join(command), "machine": f"{platform.node()} ({os.cpu_count()} cores)",
+              "date": time.strftime("%Y-%m-%d"), "run_dir": str(run_dir),
+              **summarise(run_dir, wall, args.learning_starts)}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "eval_curve"}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
