@@ -5,8 +5,10 @@ from rlforge.hookspecs import hookimpl
 
 @hookimpl
 def register_commands(cli):
+    from rlforge.commands.evaluate import eval_
     from rlforge.commands.listing import config_, list_, plugins
+    from rlforge.commands.runs import runs
     from rlforge.commands.train import train
 
-    for command in (train, list_, plugins, config_):
+    for command in (train, eval_, runs, list_, plugins, config_):
         cli.add_command(command)

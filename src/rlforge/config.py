@@ -40,6 +40,7 @@ class RunConfig:
     eval_every: int = option(10_000, "environment steps between evaluations (0: only at the end)")
     eval_episodes: int = option(10, "episodes per evaluation")
     eval_deterministic: bool = option(True, "evaluate the policy's deterministic action")
+    video_every: int = option(0, "environment steps between recorded evaluation episodes in videos/ and TensorBoard (0: none)")
     log_every: int = option(1_000, "environment steps between metric rows in TensorBoard and metrics.csv")
     checkpoint_every: int = option(0, "environment steps between checkpoints (0: only at the end)")
     keep_checkpoints: int = option(3, "periodic checkpoints kept (the newest ones)")
@@ -50,7 +51,7 @@ class RunConfig:
         for name in ("total_steps", "num_envs", "eval_episodes", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("eval_every", "checkpoint_every", "keep_checkpoints", "torch_threads"):
+        for name in ("eval_every", "video_every", "checkpoint_every", "keep_checkpoints", "torch_threads"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
 

@@ -73,6 +73,7 @@ class Engine:
         self.next_log = run_cfg.log_every
         self.next_eval = run_cfg.eval_every or run_cfg.total_steps
         self.next_checkpoint = run_cfg.checkpoint_every or run_cfg.total_steps
+        self.next_video = run_cfg.video_every or 1 << 62
         self.last_train_return: float | None = None
         self.last_eval: EvalResult | None = None
 
@@ -109,6 +110,9 @@ class Engine:
                     if run.step >= self.next_eval and run.step < cfg.total_steps:
                         self._evaluate(run, logger, bar)
                         self.next_eval = _next_multiple(run.step, cfg.eval_every)
+                    if run.step >= self.next_video:
+                        self.record_video(run, logger)
+                        self.next_video = _next_multiple(run.step, cfg.video_every)
                     if run.step >= self.next_checkpoint and run.step < cfg.total_steps:
                         self.save_checkpoint(run, logger)
                         self.next_checkpoint = _next_multiple(run.step, cfg.checkpoint_every)
@@ -153,12 +157,17 @@ class Engine:
 
     # ------------------------------------------------------------------ evaluation
 
-    def evaluate_now(self, step: int) -> EvalResult:
+    def eval_env(self) -> EnvAdapter:
+        """The evaluation envs (up to 10 copies), made on first use."""
         cfg = self.config.run
         if self._eval_env is None:
             self._eval_env = EnvAdapter(self.config.env, min(cfg.eval_episodes, 10), cfg.seed + EVAL_SEED_OFFSET,
                                         "sync", self.env_spec, cfg.max_episode_steps)
-        return evaluate(self.agent.policy, self._eval_env, cfg.eval_episodes, cfg.eval_deterministic,
+        return self._eval_env
+
+    def evaluate_now(self, step: int) -> EvalResult:
+        cfg = self.config.run
+        return evaluate(self.agent.policy, self.eval_env(), cfg.eval_episodes, cfg.eval_deterministic,
                         seed=cfg.seed + EVAL_SEED_OFFSET, step=step)
 
     def _evaluate(self, run: Run, logger: MetricsLogger, bar) -> None:
@@ -171,6 +180,18 @@ class Engine:
                           f"± {summary['return_std']:.1f}  length {summary['length_mean']:.0f}")
         self.hooks.on_evaluation(run=run, result=result)
 
+    def record_video(self, run: Run, logger: MetricsLogger) -> None:
+        """One deterministic evaluation episode to videos/step_<N>.mp4 and TensorBoard.
+        Acting draws no random numbers, so recording leaves training unchanged."""
+        from rlforge.video import record_episode, write_mp4
+
+        cfg = self.config.run
+        frames, episode_return, length, fps = record_episode(
+            self.agent.policy, self.config.env, self.env_spec, cfg.max_episode_steps, seed=cfg.seed + EVAL_SEED_OFFSET)
+        path = write_mp4(run.videos / f"step_{run.step:012d}.mp4", frames, fps)
+        logger.video("eval/video", frames, run.step, fps)
+        console.print(f"[cyan]video[/] step {run.step:>9,}  return {episode_return:9.1f}  length {length}  -> {path}")
+
     # ------------------------------------------------------------------ checkpoints
 
     def state_dict(self, run: Run) -> dict:
@@ -179,7 +200,7 @@ class Engine:
             "engine": {
                 "counters": {"step": run.step, "iteration": run.iteration, "episodes": run.episodes},
                 "schedule": {"next_log": self.next_log, "next_eval": self.next_eval,
-                             "next_checkpoint": self.next_checkpoint},
+                             "next_checkpoint": self.next_checkpoint, "next_video": self.next_video},
                 "collector": self.collector.state_dict(),
                 "envs": self.env.get_state(),
                 "rng": {"python": random.getstate(), "numpy": np.random.get_state(legacy=False),
@@ -195,8 +216,8 @@ class Engine:
         counters = engine["counters"]
         run.step, run.iteration, run.episodes = counters["step"], counters["iteration"], counters["episodes"]
         schedule = engine["schedule"]
-        self.next_log, self.next_eval, self.next_checkpoint = (
-            schedule["next_log"], schedule["next_eval"], schedule["next_checkpoint"])
+        self.next_log, self.next_eval, self.next_checkpoint, self.next_video = (
+            schedule["next_log"], schedule["next_eval"], schedule["next_checkpoint"], schedule["next_video"])
         exact = engine.get("envs") is not None and self.env.get_state() is not None
         if exact:
             self.env.set_state(engine["envs"])

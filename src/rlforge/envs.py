@@ -11,8 +11,9 @@ import os
 import warnings
 from dataclasses import dataclass
 
-if "MUJOCO_GL" not in os.environ and not os.environ.get("DISPLAY"):
-    os.environ["MUJOCO_GL"] = "egl"  # render offscreen when there is no display (set before mujoco loads)
+if not os.environ.get("DISPLAY"):  # no screen: render offscreen (set before mujoco and pygame load)
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 import gymnasium as gym
 import numpy as np

@@ -46,12 +46,16 @@ class MetricsLogger:
             self.scalar(tag, value, step)
 
     def video(self, tag: str, frames, step: int, fps: int = 30) -> None:
-        """frames: uint8 [T, H, W, 3]."""
-        if self._writer is not None:
-            import torch
+        """An episode's frames (uint8 [T, H, W, 3]) as an animated image in TensorBoard."""
+        if self._writer is None:
+            return
+        from tensorboard.compat.proto.summary_pb2 import Summary
 
-            video = torch.from_numpy(frames).permute(0, 3, 1, 2).unsqueeze(0)
-            self._writer.add_video(tag, video, step, fps=fps)
+        from rlforge.video import gif_bytes
+
+        encoded, height, width = gif_bytes(frames, fps)
+        image = Summary.Image(height=height, width=width, colorspace=3, encoded_image_string=encoded)
+        self._writer._get_file_writer().add_summary(Summary(value=[Summary.Value(tag=tag, image=image)]), step)
 
     def flush(self) -> None:
         self._csv_handle.flush()

@@ -29,12 +29,15 @@ def pick_names(algo: str | None, env: str | None, file_values: dict | None, conf
     return str(chosen["algo"]), str(chosen["env"])
 
 
-def prepare(algo, env, config_file, set_pairs, shortcuts: dict):
-    """(spec, resolved config, env spec) for the choices, validated; creates nothing."""
+def prepare(algo, env, config_file, set_pairs, shortcuts: dict, saved_config: tuple[dict, str] | None = None):
+    """(spec, resolved config, env spec) for the choices, validated; creates nothing.
+
+    `saved_config` (values, where they came from) stands in for a --config file, e.g. the
+    config stored in a checkpoint."""
     from rlforge.envs import env_spaces, space_kind
 
     registry = get_host().registry
-    file_values, config_path = None, None
+    file_values, config_path = saved_config or (None, None)
     if config_file:
         config_path = str(find_config_file(config_file))
         file_values = cfgmod.read_yaml(Path(config_path))
@@ -115,6 +118,26 @@ def resume(run_dir: str, steps: int | None = None) -> int:
         console.print(f"[yellow]{resolved.env} cannot restore its exact state: resuming with fresh episodes")
     run.save_meta(status="running", pid=os.getpid(), resumed=run.meta.get("resumed", 0) + 1)
     return _train_and_report(engine, run, MetricsLogger(run.path, resume_step=run.step))
+
+
+def load_checkpoint_engine(path: str, overrides: dict | None = None):
+    """(engine, checkpoint folder, metadata) with the agent restored from a run directory or
+    checkpoint folder, built from the config saved in the checkpoint."""
+    from rlforge import checkpoint
+
+    folder = checkpoint.resolve(Path(path))
+    state, metadata = checkpoint.load(folder)
+    if not isinstance(metadata.get("config"), dict):
+        raise checkpoint.CheckpointError(f"checkpoint {str(folder)!r} has no saved config")
+    spec, resolved, env_spec = prepare(None, None, None, [], overrides or {}, (metadata["config"], str(folder)))
+    engine = build_engine(spec, resolved, env_spec)
+    engine.check_compatible(metadata)
+    try:
+        engine.agent.load_state_dict(state["agent"])
+    except (KeyError, ValueError, RuntimeError) as exc:
+        raise checkpoint.CheckpointError(f"checkpoint {str(folder)!r} does not fit {spec.name}'s agent: "
+                                         f"{str(exc).splitlines()[0]}") from None
+    return engine, folder, metadata
 
 
 def _train_and_report(engine, run, logger) -> int:

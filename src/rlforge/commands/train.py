@@ -21,11 +21,13 @@ import click
 @click.option("--checkpoint-every", type=int, metavar="N",
               help="Write a checkpoint every N env steps (same as --set checkpoint_every=N; default: only at the end).")
 @click.option("--keep-checkpoints", type=int, metavar="K", help="Keep the newest K periodic checkpoints (default 3).")
+@click.option("--video-every", type=int, metavar="N",
+              help="Record a deterministic evaluation episode every N env steps to RUN_DIR/videos/ and TensorBoard.")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False), metavar="RUN_DIR",
               help="Continue RUN_DIR from its latest checkpoint (same directory, counters and curves); "
                    "with --steps, train a finished run further.")
 def train(algo, env, config_file, set_pairs, seed, steps, num_envs, device, run_dir, checkpoint_every,
-          keep_checkpoints, resume_dir):
+          keep_checkpoints, video_every, resume_dir):
     """Train an algorithm on an environment.
 
     The config starts from the algorithm's defaults, then the preset configs/<algo>/<env>.yaml
@@ -47,10 +49,10 @@ def train(algo, env, config_file, set_pairs, seed, steps, num_envs, device, run_
         others = [name for name, value in (("--algo", algo), ("--env", env), ("--config", config_file),
                   ("--set", set_pairs), ("--seed", seed), ("--num-envs", num_envs), ("--device", device),
                   ("--run-dir", run_dir), ("--checkpoint-every", checkpoint_every),
-                  ("--keep-checkpoints", keep_checkpoints)) if value]
+                  ("--keep-checkpoints", keep_checkpoints), ("--video-every", video_every)) if value]
         if others:
             raise RLForgeError(f"--resume continues a run with its saved config; drop {', '.join(others)}")
         sys.exit(training.resume(resume_dir, steps))
     shortcuts = {"seed": seed, "total_steps": steps, "num_envs": num_envs, "device": device,
-                 "checkpoint_every": checkpoint_every, "keep_checkpoints": keep_checkpoints}
+                 "checkpoint_every": checkpoint_every, "keep_checkpoints": keep_checkpoints, "video_every": video_every}
     sys.exit(training.train(algo, env, config_file, set_pairs, shortcuts, run_dir))

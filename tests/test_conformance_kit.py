@@ -1,0 +1,224 @@
+"""The conformance kit (rlforge.testing) passes a correct plugin and catches each broken contract.
+
+The plugins are throwaway distributions on a PYTHONPATH (see cli_helpers.write_distribution),
+so the kit runs in a fresh process: `check_plugin(..., environ=...)`.
+"""
+
+import pytest
+
+from cli_helpers import cli_env, write_distribution
+from rlforge.testing import ConformanceError, Report, check_plugin
+
+# A small but real learner: a linear softmax policy trained by Adam on one-step rewards, with a
+# NumPy generator for minibatch order. Subclasses break one contract each.
+LINEAR_ALGORITHM = {
+    "linear_algo.plugin": '''
+        from rlforge.hookspecs import hookimpl
+        from rlforge.registry import AlgorithmSpec
+
+        def spec(name, agent, summary):
+            return AlgorithmSpec(name=name, summary=summary, action_spaces=("discrete",),
+                                 config="linear_algo.config:LinearConfig", agent=f"linear_algo.agent:{agent}")
+
+        @hookimpl
+        def register_algorithms(register):
+            register(spec("linear", "LinearAgent", "a correct plugin"))
+            register(spec("lossy", "LossyAgent", "its checkpoint loses the optimiser state"))
+            register(spec("forgetful", "ForgetfulAgent", "saves the optimiser but does not load it"))
+            register(spec("unseeded", "UnseededAgent", "draws from an unseeded generator"))
+            register(spec("grady", "GradyAgent", "acts with autograd on"))
+    ''',
+    "linear_algo.config": '''
+        from dataclasses import dataclass
+        from rlforge.config import option
+
+        @dataclass
+        class LinearConfig:
+            lr: float = option(0.01, "Adam learning rate")
+            rollout: int = option(16, "env steps per update")
+    ''',
+    "linear_algo.agent": '''
+        import numpy as np
+        import torch
+        from rlforge.agent import Agent, Policy
+
+        class LinearPolicy(Policy):
+            def __init__(self, obs_dim, n_actions):
+                super().__init__()
+                self.linear = torch.nn.Linear(obs_dim, n_actions)
+
+            def act(self, obs, deterministic=False):
+                with torch.inference_mode():
+                    logits = self.linear(torch.as_tensor(obs, dtype=torch.float32))
+                    if deterministic:
+                        return logits.argmax(-1).numpy()
+                    return torch.multinomial(logits.softmax(-1), 1).squeeze(-1).numpy()
+
+        class LinearAgent(Agent):
+            def __init__(self, config, observation_space, action_space, num_envs=1, device="cpu"):
+                super().__init__(config, observation_space, action_space, num_envs, device)
+                self.steps_per_iteration = config.rollout
+                self.policy = LinearPolicy(observation_space.shape[0], int(action_space.n))
+                self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.lr)
+                self.rng = self.make_rng()
+
+            def make_rng(self):
+                return np.random.default_rng(torch.initial_seed())
+
+            def observe(self, batch):
+                self.batch = batch.flat()
+
+            def update(self, progress):
+                order = self.rng.permutation(len(self.batch.rewards))
+                obs = torch.as_tensor(self.batch.obs[order])
+                actions = torch.as_tensor(self.batch.actions[order])
+                logp = self.policy.linear(obs).log_softmax(-1).gather(1, actions[:, None]).squeeze(1)
+                loss = -(logp * torch.as_tensor(self.batch.rewards[order])).mean()
+                self.optimizer.zero_grad()
+                loss.backward()
+                self.optimizer.step()
+                return {"losses/policy": loss.item(), "charts/first": float(order[0])}
+
+            def state_dict(self):
+                return {"policy": self.policy.state_dict(), "optimizer": self.optimizer.state_dict(),
+                        "rng": self.rng.bit_generator.state}
+
+            def load_state_dict(self, state):
+                self.policy.load_state_dict(state["policy"])
+                self.optimizer.load_state_dict(state["optimizer"])
+                self.rng.bit_generator.state = state["rng"]
+
+        class LossyAgent(LinearAgent):
+            def state_dict(self):
+                return {"policy": self.policy.state_dict(), "rng": self.rng.bit_generator.state}
+
+            def load_state_dict(self, state):
+                self.policy.load_state_dict(state["policy"])
+                self.rng.bit_generator.state = state["rng"]
+
+        class ForgetfulAgent(LinearAgent):
+            def load_state_dict(self, state):
+                self.policy.load_state_dict(state["policy"])
+                self.rng.bit_generator.state = state["rng"]
+
+        class UnseededAgent(LinearAgent):
+            def make_rng(self):
+                return np.random.default_rng()
+
+        class GradyPolicy(LinearPolicy):
+            def act(self, obs, deterministic=False):
+                logits = self.linear(torch.as_tensor(obs, dtype=torch.float32))
+                return logits.argmax(-1).detach().numpy()
+
+        class GradyAgent(LinearAgent):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                self.policy = GradyPolicy(self.observation_space.shape[0], int(self.action_space.n))
+                self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.config.lr)
+    ''',
+}
+
+# Registration that imports torch (through the agent module) before any run is asked for.
+TORCH_AT_REGISTRATION = {
+    "torchy_algo": '''
+        import linear_algo.agent  # pulls in torch: `rlforge list` would pay for it
+        from rlforge.hookspecs import hookimpl
+        from rlforge.registry import AlgorithmSpec
+
+        @hookimpl
+        def register_algorithms(register):
+            register(AlgorithmSpec(name="torchy", summary="imports torch when registering", action_spaces=("discrete",),
+                                   config="linear_algo.config:LinearConfig", agent="linear_algo.agent:LinearAgent"))
+    ''',
+}
+
+
+@pytest.fixture(scope="module")
+def plugins_path(tmp_path_factory):
+    root = tmp_path_factory.mktemp("site")
+    write_distribution(root, "rlforge-linear", {"linear": "linear_algo.plugin"}, LINEAR_ALGORITHM)
+    write_distribution(root, "rlforge-torchy", {"torchy": "torchy_algo"}, TORCH_AT_REGISTRATION)
+    return root
+
+
+def check(algo, plugins_path, **kwargs) -> Report:
+    return check_plugin(algo, environ=cli_env(plugins_path), steps=200, raise_on_failure=False, **kwargs)
+
+
+def statuses(report: Report) -> dict:
+    return {r.name: r.status for r in report.results}
+
+
+def test_a_correct_plugin_passes_every_check(plugins_path, tmp_path):
+    report = check("linear", plugins_path, workdir=tmp_path)
+    assert report.ok, report.summary()
+    assert statuses(report) == {name: "passed" for name in (
+        "registers_without_torch", "config_defaults", "trains[CartPole-v1]", "acting[CartPole-v1]",
+        "checkpoint_round_trip[CartPole-v1]", "same_seed_same_metrics[CartPole-v1]", "refuses[box]")}
+    assert report.plugin == "rlforge-linear 0.1.0"
+    assert (tmp_path / "runs" / "CartPole-v1-a" / "metrics.csv").is_file()  # workdir keeps the runs
+    report.raise_for_failures()  # returns quietly
+
+
+def test_importing_torch_at_registration_is_caught(plugins_path):
+    report = check("torchy", plugins_path, checks=["registers_without_torch"])
+    (result,) = report.results
+    assert result.status == "failed"
+    assert result.reason.startswith("torch is imported while the plugin registers, at ")
+    assert "torchy_algo.py:2 in <module>" in result.reason  # the plugin's own line is blamed
+
+
+def test_the_torch_check_blames_only_the_plugin_under_test(plugins_path):
+    # rlforge-torchy (on the same PYTHONPATH) imports torch; rlforge-linear must not be blamed.
+    report = check("linear", plugins_path, checks=["registers_without_torch"])
+    assert statuses(report) == {"registers_without_torch": "passed"}
+
+
+def test_a_checkpoint_without_the_optimizer_state_is_caught(plugins_path):
+    report = check("lossy", plugins_path, checks=["checkpoint_round_trip"])
+    result = report.result("checkpoint_round_trip[CartPole-v1]")
+    assert result.status == "failed"
+    assert result.reason == ("state_dict() leaves out the state of optimiser agent.optimizer (exp_avg of parameter 0 "
+                             "is not among the saved tensors); a resumed run would restart it from zero")
+    assert report.result("trains[CartPole-v1]").status == "passed"
+
+
+def test_a_load_that_ignores_the_optimizer_state_is_caught(plugins_path):
+    report = check("forgetful", plugins_path, checks=["checkpoint_round_trip"])
+    assert report.result("checkpoint_round_trip[CartPole-v1]").reason == (
+        "load_state_dict() does not restore optimiser agent.optimizer (its state is empty after loading); "
+        "a resumed run would restart it from zero")
+
+
+def test_an_unseeded_generator_is_caught(plugins_path):
+    report = check("unseeded", plugins_path, checks=["same_seed_same_metrics", "checkpoint_round_trip"])
+    result = report.result("same_seed_same_metrics[CartPole-v1]")
+    assert result.status == "failed"
+    assert result.reason.startswith("two runs with seed 1 differ: at step 50 ")
+    assert "(is an RNG not seeded from the engine's seed?)" in result.reason
+    # the generator is saved and restored, so resume is fine: only determinism is broken
+    assert report.result("checkpoint_round_trip[CartPole-v1]").status == "passed"
+
+
+def test_acting_with_autograd_on_is_caught(plugins_path):
+    report = check("grady", plugins_path, checks=["acting"])
+    assert report.result("acting[CartPole-v1]").reason == (
+        "policy.act() builds an autograd graph (linear gave a tensor that requires grad); "
+        "act under torch.inference_mode()")
+
+
+def test_an_unknown_algorithm_fails_registration_and_stops(plugins_path):
+    report = check("nope", plugins_path)
+    assert statuses(report) == {"registers_without_torch": "failed"}
+    assert report.failures[0].reason == ("no algorithm 'nope' is registered; is its distribution installed with "
+                                         "an entry point in group 'rlforge'?")
+
+
+def test_failures_raise_one_error_listing_each(plugins_path):
+    with pytest.raises(ConformanceError) as caught:
+        check_plugin("lossy", environ=cli_env(plugins_path), steps=200, checks=["checkpoint_round_trip"])
+    message = str(caught.value)
+    assert isinstance(caught.value, AssertionError)
+    assert message.splitlines()[0] == "rlforge conformance of 'lossy' (rlforge-linear 0.1.0): 1 of 2 checks failed"
+    assert "FAIL checkpoint_round_trip[CartPole-v1]: state_dict() leaves out" in message
+    assert caught.value.report.result("trains[CartPole-v1]").status == "passed"
