@@ -87,3 +87,22 @@ def test_help_and_list_do_not_import_torch():
 
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=cli_env())
     assert result.returncode == 0, result.stderr
+
+
+RAISES_IN_HOOK = {"hook_raiser": '''
+    from rlforge.hookspecs import hookimpl
+
+    @hookimpl
+    def on_evaluation(run, result):
+        raise ValueError("my logger is misconfigured")
+'''}
+
+
+def test_a_plugin_raising_in_a_hook_is_named(tmp_path, plugin_dir, toy_plugin):
+    write_distribution(plugin_dir, "rlforge-raiser", {"raiser": "hook_raiser"}, RAISES_IN_HOOK)
+    result = run_cli(["train", "-a", "toy", "-e", "CartPole-v1", "--steps", "300", "--run-dir", "r",
+                      "--set", "eval_every=100", "--set", "eval_episodes=1"], cwd=tmp_path, env=cli_env(plugin_dir))
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == ("rlforge: error: plugin 'raiser' raised in on_evaluation: "
+                                              "ValueError: my logger is misconfigured")
+    assert json.loads((tmp_path / "r" / "meta.json").read_text())["status"] == "crashed"

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "gelu": nn.GELU, "leaky_relu": nn.LeakyReLU}
 
 
@@ -83,25 +84,31 @@ class SquashedNormal:
         """A reparametrised sample and its log-probability (summed over action dims)."""
         noise = torch.randn(tuple(sample_shape) + self.mean.shape, dtype=self.mean.dtype, device=self.mean.device)
         pre_tanh = self.mean + self.std * noise
-        gaussian = (-0.5 * noise.pow(2) - self.log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
-        return torch.tanh(pre_tanh), gaussian - _tanh_log_det(pre_tanh).sum(-1)
+        gaussian = (-0.5 * noise.pow(2) - self.log_std - LOG_SQRT_2PI).sum(-1)
+        return torch.tanh(pre_tanh), gaussian - tanh_log_det(pre_tanh).sum(-1)
 
     def log_prob(self, action: torch.Tensor) -> torch.Tensor:
-        """log-probability of squashed actions (clipped just inside (-1, 1) for atanh)."""
+        """log-probability of squashed actions (clipped just inside (-1, 1) for atanh).
+        Prefer `squashed_log_prob` on the pre-tanh sample where you have it: atanh loses
+        precision where tanh saturates."""
         eps = torch.finfo(action.dtype).eps
-        pre_tanh = torch.atanh(action.clamp(-1 + eps, 1 - eps))
-        z = (pre_tanh - self.mean) / self.std
-        gaussian = (-0.5 * z.pow(2) - self.log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
-        return gaussian - _tanh_log_det(pre_tanh).sum(-1)
+        return squashed_log_prob(torch.atanh(action.clamp(-1 + eps, 1 - eps)), self.mean, self.log_std)
 
     @property
     def mode(self) -> torch.Tensor:
         return torch.tanh(self.mean)
 
 
-def _tanh_log_det(x: torch.Tensor) -> torch.Tensor:
+def tanh_log_det(x: torch.Tensor) -> torch.Tensor:
     """log(1 - tanh(x)^2), computed stably as 2 * (log 2 - x - softplus(-2x))."""
     return 2.0 * (math.log(2.0) - x - F.softplus(-2.0 * x))
+
+
+def squashed_log_prob(pre_tanh: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
+    """log pi(tanh(u)) of a tanh-squashed diagonal Gaussian N(mean, exp(log_std)), given the
+    pre-squash sample u; summed over the last (action) axis. Gradients flow to mean and log_std."""
+    z = (pre_tanh - mean) * torch.exp(-log_std)
+    return (-0.5 * z.pow(2) - log_std - LOG_SQRT_2PI - tanh_log_det(pre_tanh)).sum(-1)
 
 
 def make_adam(params, lr: float) -> torch.optim.Optimizer:

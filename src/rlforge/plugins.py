@@ -55,8 +55,8 @@ class PluginHost:
         self._load_entry_points()
 
     @property
-    def hook(self):
-        return self.pm.hook
+    def hook(self) -> "IsolatedHooks":
+        return IsolatedHooks(self.pm)
 
     def _load_builtin(self) -> None:
         self.pm.register(builtin, name=BUILTIN_NAME)
@@ -110,6 +110,29 @@ class PluginHost:
         info.status, info.error = "failed", _one_line(exc)
         if self.pm.is_registered(self.pm.get_plugin(name)):
             self.pm.unregister(name=name)
+
+
+class IsolatedHooks:
+    """Calls a hook's implementations one at a time, so an exception names the plugin that raised it."""
+
+    def __init__(self, pm: pluggy.PluginManager):
+        self._pm = pm
+
+    def __getattr__(self, hook_name: str):
+        caller = getattr(self._pm.hook, hook_name)
+
+        def call(**kwargs):
+            results = []
+            for impl in reversed(caller.get_hookimpls()):  # pluggy's own calling order
+                try:
+                    result = impl.function(**{name: kwargs[name] for name in impl.argnames})
+                except Exception as exc:
+                    raise PluginError(f"plugin {impl.plugin_name!r} raised in {hook_name}: {_one_line(exc)}") from exc
+                if result is not None:
+                    results.append(result)
+            return results
+
+        return call
 
 
 @functools.lru_cache(maxsize=1)

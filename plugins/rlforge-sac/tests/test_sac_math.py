@@ -16,7 +16,8 @@ from torch.distributions import Normal, TransformedDistribution
 from torch.distributions.transforms import TanhTransform
 
 from rlforge.nn import SquashedNormal
-from rlforge_sac.agent import combine_critics, critic_target, squashed_log_prob
+from rlforge.nn import squashed_log_prob
+from rlforge_sac.agent import combine_critics, critic_target
 from rlforge_sac.config import SACConfig
 
 NEXT_Q = torch.tensor([[1.0, 2.0, -1.0], [3.0, 0.0, -2.0]])

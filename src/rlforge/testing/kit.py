@@ -572,12 +572,19 @@ class _Checker:
 
     @staticmethod
     def _torch_site(frames) -> str:
+        """'inner.py:3 in <module> (imported from plugin.py:2)': the innermost and outermost frames
+        of the plugin's own code, plus the library line that imported torch if it is elsewhere."""
         frames = [tuple(f) for f in frames if not f[0].startswith("<")]
-        blame = _blame(frames)
-        innermost = frames[-1] if frames else None
-        if innermost and not blame.startswith(f"{_short(innermost[0])}:{innermost[1]}"):
-            return f"{blame} (via {_short(innermost[0])}:{innermost[1]})"
-        return blame or "an unknown place"
+        if not frames:
+            return "an unknown place"
+        outside = [f for f in frames if not _is_library(f[0])]
+        inner = outside[-1] if outside else frames[-1]
+        text = f"{_short(inner[0])}:{inner[1]} in {inner[2]}"
+        if outside and outside[0] != inner:
+            text += f" (imported from {_short(outside[0][0])}:{outside[0][1]})"
+        if frames[-1] != inner:
+            text += f" via {_short(frames[-1][0])}:{frames[-1][1]}"
+        return text
 
     # ------------------------------------------------------------------ b. config
 

@@ -16,14 +16,11 @@ import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from gymnasium import spaces
 
 from rlforge.agent import Agent, Policy, Progress, Transitions
 from rlforge.buffers import ReplayBuffer
-from rlforge.nn import SquashedNormal, ensemble_mlp, make_adam, mlp, resolve_device
-
-LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+from rlforge.nn import SquashedNormal, ensemble_mlp, make_adam, mlp, resolve_device, squashed_log_prob
 
 # ----------------------------------------------------------------------------- math
 
@@ -71,23 +68,6 @@ def critic_target(next_q: torch.Tensor, rewards: torch.Tensor, terminated: torch
 def combine_critics(q: torch.Tensor, how: str) -> torch.Tensor:
     """Q-values [n_critics, ...] combined over the critics: "min" or "mean"."""
     return q.amin(0) if how == "min" else q.mean(0)
-
-
-def tanh_log_det(pre_tanh: torch.Tensor) -> torch.Tensor:
-    """log(1 - tanh(x)^2) = 2 * (log 2 - x - softplus(-2x)), stable for large |x|."""
-    return 2.0 * (math.log(2.0) - pre_tanh - F.softplus(-2.0 * pre_tanh))
-
-
-def squashed_log_prob(pre_tanh: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
-    """log pi(tanh(u)) of a tanh-squashed diagonal Gaussian, given the pre-squash sample u.
-
-    Summed over the last (action) axis. Taking u rather than the squashed action avoids the
-    atanh round trip, which loses precision where tanh saturates; the gradient flows to
-    `mean` and `log_std` (used by the REINFORCE actor gradient with u held fixed).
-    """
-    z = (pre_tanh - mean) * torch.exp(-log_std)
-    gaussian = -0.5 * z.pow(2) - log_std - LOG_SQRT_2PI
-    return (gaussian - tanh_log_det(pre_tanh)).sum(-1)
 
 
 def q_values(critic: torch.nn.Module, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
