@@ -166,7 +166,8 @@ def test_importing_torch_at_registration_is_caught(plugins_path):
     assert result.status == "failed"
     assert result.reason.startswith("torch is imported while the plugin registers, at ")
     # the line that imports torch, and the plugin module that led there
-    assert "linear_algo/agent.py:3 in <module> (imported from site0/torchy_algo.py:2);" in result.reason
+    assert "linear_algo/agent.py:3 in <module> (imported from " in result.reason
+    assert "/torchy_algo.py:2); import torch only in the agent module" in result.reason
 
 
 def test_the_torch_check_blames_only_the_plugin_under_test(plugins_path):
@@ -195,7 +196,7 @@ def test_an_unseeded_generator_is_caught(plugins_path):
     report = check("unseeded", plugins_path, checks=["same_seed_same_metrics", "checkpoint_round_trip"])
     result = report.result("same_seed_same_metrics[CartPole-v1]")
     assert result.status == "failed"
-    assert result.reason.startswith("two runs with seed 1 differ: at step 50 ")
+    assert result.reason.startswith("two runs with seed 1 differ: at step 64 losses/policy = ")
     assert "(is an RNG not seeded from the engine's seed?)" in result.reason
     # the generator is saved and restored, so resume is fine: only determinism is broken
     assert report.result("checkpoint_round_trip[CartPole-v1]").status == "passed"
@@ -220,6 +221,6 @@ def test_failures_raise_one_error_listing_each(plugins_path):
         check_plugin("lossy", environ=cli_env(plugins_path), steps=200, checks=["checkpoint_round_trip"])
     message = str(caught.value)
     assert isinstance(caught.value, AssertionError)
-    assert message.splitlines()[0] == "rlforge conformance of 'lossy' (rlforge-linear 0.1.0): 1 of 2 checks failed"
+    assert message.splitlines()[0] == "rlforge conformance of 'lossy' (rlforge-linear 0.1.0): 1 of 3 checks failed"
     assert "FAIL checkpoint_round_trip[CartPole-v1]: state_dict() leaves out" in message
     assert caught.value.report.result("trains[CartPole-v1]").status == "passed"
