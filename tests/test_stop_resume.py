@@ -92,3 +92,13 @@ def test_resume_refuses_a_corrupt_checkpoint_without_touching_the_run(tmp_path, 
     assert result.returncode == 2 and "is corrupt: cannot read tensors.safetensors" in result.stderr
     assert result.stderr.count("\n") == 1
     assert metrics.read_text() == before
+
+
+def test_envs_without_restorable_state_resume_with_fresh_episodes(tmp_path, toy_plugin):
+    env = cli_env(toy_plugin)
+    args = TOY_RUN + ["--steps", "3000", "--num-envs", "2", "--set", "vector_mode=async"]
+    assert run_cli(args, cwd=tmp_path, env=env).returncode == 0
+    resumed = run_cli(["train", "--resume", "run", "--steps", "4000"], cwd=tmp_path, env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "CartPole-v1 cannot restore its exact state: resuming with fresh episodes" in resumed.stderr
+    assert json.loads((tmp_path / "run" / "meta.json").read_text())["step"] == 4000

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 console = Console(stderr=True)  # progress, logs and errors
@@ -13,11 +13,9 @@ out = Console()  # results a user may pipe: tables and listings
 def progress_bar(description: str) -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
-        BarColumn(),
+        BarColumn(bar_width=16),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[sps]:>6.0f} steps/s"),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
+        TextColumn("{task.fields[sps]:>5.0f} steps/s  eta"),
         TimeRemainingColumn(),
         TextColumn("{task.fields[returns]}"),
         console=console,

@@ -87,8 +87,8 @@ class Engine:
         latest_metrics: dict[str, float] = {}
         steps_per_iteration = self.agent.steps_per_iteration
         try:
-            with progress_bar(f"{run.algo} {run.env_id}") as bar:
-                task = bar.add_task("train", total=cfg.total_steps, completed=run.step, sps=0.0, returns="")
+            with progress_bar(run.algo) as bar:
+                task = bar.add_task(run.algo, total=cfg.total_steps, completed=run.step, sps=0.0, returns="")
                 last_refresh = 0.0
                 while run.step < cfg.total_steps and self._stop_signal is None:
                     batch = self.collector.collect(self._act_fn(run.step), steps_per_iteration)
