@@ -93,3 +93,29 @@ def test_help_texts_explain_every_option():
         options = result.stdout.split("Options:", 1)[1]
         line = next(l for l in options.splitlines() if option in l)
         assert len(line.split(option, 1)[1].strip()) > 10, f"{option} has no help text"
+
+
+def test_seeds_train_in_parallel_into_sibling_directories(tmp_path, toy_plugin):
+    result = train(tmp_path, toy_plugin, "-a", "toy", "-e", "CartPole-v1", "--steps", "600", "--seeds", "1-2,5",
+                   "--set", "eval_episodes=1")
+    assert result.returncode == 0, result.stderr
+    parent = tmp_path / "runs" / "toy" / "CartPole-v1"
+    run_dirs = sorted(p for p in parent.iterdir() if p.is_dir())
+    assert [p.name.rsplit("-", 1)[1] for p in run_dirs] == ["s1", "s2", "s5"]
+    assert len({p.name.rsplit("-", 1)[0] for p in run_dirs}) == 1  # one shared time stamp: siblings
+    for run_dir, seed in zip(run_dirs, (1, 2, 5)):
+        config = yaml.safe_load((run_dir / "config.yaml").read_text())
+        assert config["seed"] == seed and config["total_steps"] == 600
+        assert json.loads((run_dir / "meta.json").read_text())["status"] == "finished"
+        assert (parent / f"{run_dir.name}.log").is_file()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seeds", "1,x"], "--seeds expects numbers like 1,2,3 or 1-5, got '1,x'"),
+    (["--seeds", "1,2", "--seed", "3"], "--seeds picks the seeds and run directories itself"),
+    (["--seeds", "1,2", "--set", "nope=1"], "unknown config key 'nope'"),
+])
+def test_bad_seeds_are_refused_before_anything_runs(tmp_path, toy_plugin, args, message):
+    result = train(tmp_path, toy_plugin, "-a", "toy", "-e", "CartPole-v1", *args)
+    assert result.returncode == 2 and message in result.stderr and result.stderr.count("\n") == 1
+    assert not (tmp_path / "runs").exists()

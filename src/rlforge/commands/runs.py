@@ -65,12 +65,13 @@ def runs(directory, as_json):
         click.echo(json.dumps(rows, indent=2))
         return
     table = Table(title=f"runs under {directory} ({len(rows)})")
-    for column in ("run", "algo", "env", "seed", "steps", "last eval", "status"):
-        table.add_column(column)
+    table.add_column("run", overflow="fold")
+    for column in ("algo", "env", "seed", "steps", "last eval", "status"):
+        table.add_column(column, no_wrap=True)
     colours = {"finished": "green", "running": "cyan", "stopped": "yellow", "crashed": "red"}
     for r in rows:
-        steps = f"{r['step']:,}" + (f" / {r['total_steps']:,}" if isinstance(r["total_steps"], int) else "")
+        steps = f"{r['step']:,}" + (f"/{r['total_steps']:,}" if isinstance(r["total_steps"], int) else "")
         last = "" if r["last_eval_return"] is None else f"{r['last_eval_return']:.1f}"
         colour = colours.get(r["status"], "white")
-        table.add_row(r["run"], r["algo"], r["env"], str(r["seed"]), steps, last, f"[{colour}]{r['status']}[/]")
+        table.add_row(str(Path(r["run"]).relative_to(root)), r["algo"], r["env"], str(r["seed"]), steps, last, f"[{colour}]{r['status']}[/]")
     out.print(table)

@@ -14,6 +14,8 @@ import click
 @click.option("--set", "-s", "set_pairs", multiple=True, metavar="KEY=VALUE",
               help="Override one config key; repeatable. Applied after the preset and --config.")
 @click.option("--seed", type=int, help="Seed (same as --set seed=N).")
+@click.option("--seeds", metavar="LIST", help="Train several seeds (e.g. 1,2,3 or 1-5) in parallel, up to the core "
+                                              "count, into sibling run directories.")
 @click.option("--steps", type=int, help="Environment steps to train for (same as --set total_steps=N).")
 @click.option("--num-envs", type=int, help="Environments stepped in parallel (same as --set num_envs=N).")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), help="Torch device (default: auto).")
@@ -26,7 +28,7 @@ import click
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False), metavar="RUN_DIR",
               help="Continue RUN_DIR from its latest checkpoint (same directory, counters and curves); "
                    "with --steps, train a finished run further.")
-def train(algo, env, config_file, set_pairs, seed, steps, num_envs, device, run_dir, checkpoint_every,
+def train(algo, env, config_file, set_pairs, seed, seeds, steps, num_envs, device, run_dir, checkpoint_every,
           keep_checkpoints, video_every, resume_dir):
     """Train an algorithm on an environment.
 
@@ -41,6 +43,7 @@ def train(algo, env, config_file, set_pairs, seed, steps, num_envs, device, run_
       rlforge train --algo sac --env Pendulum-v1 --steps 15000 --seed 2
       rlforge train --config experiments/sac/hopper_clipq --set batch_size=512
       rlforge train --resume runs/sac/Hopper-v4/20261121-101500-s1
+      rlforge train --algo sac --env Pendulum-v1 --seeds 1-5
     """
     from rlforge import training
     from rlforge.errors import RLForgeError
@@ -55,4 +58,19 @@ def train(algo, env, config_file, set_pairs, seed, steps, num_envs, device, run_
         sys.exit(training.resume(resume_dir, steps))
     shortcuts = {"seed": seed, "total_steps": steps, "num_envs": num_envs, "device": device,
                  "checkpoint_every": checkpoint_every, "keep_checkpoints": keep_checkpoints, "video_every": video_every}
+    if seeds:
+        if seed is not None or run_dir or resume_dir:
+            raise RLForgeError("--seeds picks the seeds and run directories itself; drop --seed / --run-dir")
+        from rlforge.multiseed import parse_seeds, run_seeds
+
+        seed_list = parse_seeds(seeds)
+        _, resolved, _ = training.prepare(algo, env, config_file, set_pairs, shortcuts)  # fail fast, once
+        child_args = ["--algo", resolved.algo, "--env", resolved.env]
+        child_args += ["--config", config_file] if config_file else []
+        for pair in set_pairs:
+            child_args += ["--set", pair]
+        for name, value in shortcuts.items():
+            if value is not None and name != "seed":
+                child_args += ["--set", f"{name}={value}"]
+        sys.exit(run_seeds(seed_list, child_args, resolved.algo, resolved.env, resolved.run.total_steps))
     sys.exit(training.train(algo, env, config_file, set_pairs, shortcuts, run_dir))
