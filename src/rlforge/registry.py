@@ -80,6 +80,15 @@ class PluginInfo:
     error: str = ""
 
 
+def _add_unique(table: dict, key: str, spec, kind: str) -> None:
+    """Add `spec` under `key`; two plugins claiming one name is a conflict naming both."""
+    existing = table.get(key)
+    if existing is not None:
+        raise PluginError(f"{kind} {key!r} is registered by both {existing.plugin!r} and {spec.plugin!r}; "
+                          "disable one with RLFORGE_LOAD_PLUGINS")
+    table[key] = spec
+
+
 class Registry:
     """Everything the installed plugins registered."""
 
@@ -89,22 +98,10 @@ class Registry:
         self.plugins: list[PluginInfo] = []
 
     def add_algorithm(self, spec: AlgorithmSpec) -> None:
-        existing = self.algorithms.get(spec.name)
-        if existing is not None:
-            raise PluginError(
-                f"algorithm {spec.name!r} is registered by both {existing.plugin!r} and "
-                f"{spec.plugin!r}; disable one with RLFORGE_LOAD_PLUGINS"
-            )
-        self.algorithms[spec.name] = spec
+        _add_unique(self.algorithms, spec.name, spec, "algorithm")
 
     def add_env(self, spec: EnvSpec) -> None:
-        existing = self.envs.get(spec.id)
-        if existing is not None:
-            raise PluginError(
-                f"env {spec.id!r} is registered by both {existing.plugin!r} and "
-                f"{spec.plugin!r}; disable one with RLFORGE_LOAD_PLUGINS"
-            )
-        self.envs[spec.id] = spec
+        _add_unique(self.envs, spec.id, spec, "env")
 
     def algorithm(self, name: str) -> AlgorithmSpec:
         try:
