@@ -47,6 +47,8 @@ def test_sigkill_during_a_checkpoint_write_loses_nothing_and_resumes(tmp_path, t
     assert (checkpoints / "latest").read_text().strip() == "step_000000004000"  # the last complete one
     assert list(checkpoints.glob(".tmp-*")), "the interrupted write should have left its temporary folder"
     assert json.loads((tmp_path / "run" / "meta.json").read_text())["status"] == "running"  # as the kill left it
+    listed = json.loads(run_cli(["runs", str(tmp_path), "--json"], env=cli_env(toy_plugin)).stdout)
+    assert [(r["status"], r["step"]) for r in listed] == [("crashed", 4000)]  # its process is gone
 
     resumed = run_cli(["train", "--resume", "run"], cwd=tmp_path, env=cli_env(toy_plugin, RLFORGE_LOAD_PLUGINS="toy"))
     assert resumed.returncode == 0, resumed.stderr
