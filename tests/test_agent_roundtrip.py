@@ -10,6 +10,7 @@ from rlforge.agent import Progress
 from rlforge.config import resolve
 from rlforge.envs import EnvAdapter
 from rlforge.plugins import get_registry
+from rlforge.testing.state import diff_states
 
 SMALL_ENV = {"box": "Pendulum-v1", "discrete": "CartPole-v1"}
 # keys that make any bundled algorithm small and quick, applied where the config has them
@@ -36,17 +37,6 @@ def collect(agent, env, steps=64):
     return collector.obs
 
 
-def leaves(tree, path=""):
-    if isinstance(tree, dict):
-        for key, value in tree.items():
-            yield from leaves(value, f"{path}.{key}")
-    elif isinstance(tree, (list, tuple)):
-        for i, value in enumerate(tree):
-            yield from leaves(value, f"{path}.{i}")
-    else:
-        yield path, tree
-
-
 @pytest.mark.parametrize("name", sorted(get_registry().algorithms))
 def test_round_trip_through_a_checkpoint(name, tmp_path):
     spec = get_registry().algorithm(name)
@@ -58,13 +48,7 @@ def test_round_trip_through_a_checkpoint(name, tmp_path):
 
     fresh, _ = build(spec, env_id)
     fresh.load_state_dict(state)
-    for (path, original), (_, restored) in zip(leaves(agent.state_dict()), leaves(fresh.state_dict()), strict=True):
-        if isinstance(original, torch.Tensor):
-            assert torch.equal(original, restored), path
-        elif isinstance(original, np.ndarray):
-            np.testing.assert_array_equal(original, restored, err_msg=path)
-        else:
-            assert original == restored, path
+    assert diff_states(agent.state_dict(), fresh.state_dict()) == []
     batch = np.repeat(obs, 5, axis=0)
     np.testing.assert_array_equal(agent.policy.act(batch, deterministic=True), fresh.policy.act(batch, deterministic=True))
     metrics = fresh.update(Progress(10_000, 20_000, 999))

@@ -7,6 +7,7 @@ author's test would; one runs it in a fresh process with `check_plugin(..., envi
 
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -172,9 +173,11 @@ def test_a_correct_plugin_passes_every_check_in_a_fresh_process(plugins_path, tm
     assert report.ok, report.summary()
     assert statuses(report) == {name: "passed" for name in (
         "registers_without_torch", "config_defaults", "trains[CartPole-v1]", "acting[CartPole-v1]",
-        "checkpoint_round_trip[CartPole-v1]", "same_seed_same_metrics[CartPole-v1]", "refuses[box]")}
+        "checkpoint_round_trip[CartPole-v1]", "same_seed_same_metrics[CartPole-v1]",
+        "resume_continues_run[CartPole-v1]", "refuses[box]")}
     assert report.plugin == "rlforge-linear 0.1.0"
-    assert (tmp_path / "runs" / "CartPole-v1-a" / "metrics.csv").is_file()  # workdir keeps the runs
+    kept = Path(report.workdir)  # workdir keeps the runs, in a folder of this call's own
+    assert kept.parent == tmp_path and (kept / "runs" / "CartPole-v1-a" / "metrics.csv").is_file()
     report.raise_for_failures()  # returns quietly
 
 
@@ -204,10 +207,14 @@ def test_a_checkpoint_without_the_optimizer_state_is_caught(installed):
 
 
 def test_a_load_that_ignores_the_optimizer_state_is_caught(installed):
-    report = check("forgetful", checks=["checkpoint_round_trip"])
+    report = check("forgetful", checks=["checkpoint_round_trip", "resume_continues_run"])
     assert report.result("checkpoint_round_trip[CartPole-v1]").reason == (
         "load_state_dict() does not restore optimiser agent.optimizer (its state is empty after loading); "
         "a resumed run would restart it from zero")
+    # resuming through the engine, as `rlforge train --resume` does, shows it too
+    resume = report.result("resume_continues_run[CartPole-v1]")
+    assert resume.status == "failed" and resume.reason.startswith("resumed at step 112, the run differs from the "
+                                                                   "uninterrupted one: at step ")
 
 
 def test_an_unseeded_generator_is_caught(installed):

@@ -7,8 +7,9 @@ from rlforge.hookspecs import hookimpl
 def register_commands(cli):
     from rlforge.commands.evaluate import eval_
     from rlforge.commands.listing import config_, list_, plugins
+    from rlforge.commands.plugin import plugin
     from rlforge.commands.runs import runs
     from rlforge.commands.train import train
 
-    for command in (train, eval_, runs, list_, plugins, config_):
+    for command in (train, eval_, runs, list_, plugins, config_, plugin):
         cli.add_command(command)

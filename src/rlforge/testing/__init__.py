@@ -13,7 +13,7 @@ or, with the pytest plugin that rlforge registers (entry point `pytest11`):
 Importing this package imports neither torch nor gymnasium (pytest loads it at start-up).
 """
 
-from rlforge.testing.kit import (SMALL_ENVS, CheckResult, ConformanceError, Report, check_plugin,
-                                 small_overrides)
+from rlforge.testing.kit import SMALL_ENVS, check_plugin, small_overrides
+from rlforge.testing.report import CheckResult, ConformanceError, Report
 
 __all__ = ["SMALL_ENVS", "CheckResult", "ConformanceError", "Report", "check_plugin", "small_overrides"]

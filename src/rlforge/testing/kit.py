@@ -18,6 +18,9 @@ The checks (each reported with a one-line reason when it fails):
                               optimisers' state, loads into a fresh agent (same tensors, same
                               deterministic actions), and one more update continues identically
   same_seed_same_metrics[ENV] two runs with the same seed write the same metrics.csv
+  resume_continues_run[ENV]   a run resumed from a mid-run checkpoint in a fresh engine (as
+                              `rlforge train --resume` does) writes the same metrics as one
+                              that was never interrupted
   refuses[KIND]               `prepare` on an env of an action space the algorithm does not claim
                               raises an RLForgeError naming the algorithm and the space kind
 
@@ -38,86 +41,21 @@ import sys
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import rlforge
 from rlforge.errors import RLForgeError
+from rlforge.testing.report import CheckResult, Report
+from rlforge.testing.state import (as_cpu_tensor, diff_states, find_optimizers, leaves, optimizer_moments,
+                                   requires_grad, snapshot)
 
 SMALL_ENVS = {"box": "Pendulum-v1", "discrete": "CartPole-v1"}  # one small env per action space kind
 ENGINE_TAGS = ("charts/episode_return", "charts/episode_length", "charts/sps")  # written by the engine
-NONDETERMINISTIC_COLUMNS = ("wall_time",)
 NONDETERMINISTIC_TAGS = ("charts/sps",)
 CORE_DIR = str(Path(rlforge.__file__).resolve().parent)
 LIBRARY_MARKERS = (os.sep + "torch" + os.sep, os.sep + "numpy" + os.sep, os.sep + "gymnasium" + os.sep,
                    os.sep + "importlib" + os.sep, os.sep + "pluggy" + os.sep, os.sep + "rlforge" + os.sep + "testing")
-
-
-class ConformanceError(AssertionError):
-    """A plugin failed one or more conformance checks; `report` holds every result."""
-
-    def __init__(self, report: "Report"):
-        self.report = report
-        super().__init__(report.summary())
-
-
-@dataclass
-class CheckResult:
-    name: str
-    status: str  # "passed", "failed" or "skipped"
-    reason: str = ""  # one line: why it failed or was skipped
-    seconds: float = 0.0
-    details: str = ""  # a traceback, when an exception was behind the failure
-
-
-@dataclass
-class Report:
-    """Every check's result for one algorithm."""
-
-    algo: str
-    results: list[CheckResult] = field(default_factory=list)
-    plugin: str = ""  # "distribution version"
-    workdir: str = ""  # where the runs were written (empty when they were deleted)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-    @property
-    def failures(self) -> list[CheckResult]:
-        return [r for r in self.results if r.status == "failed"]
-
-    def result(self, name: str) -> CheckResult:
-        return next(r for r in self.results if r.name == name)
-
-    def summary(self) -> str:
-        counted = [r for r in self.results if r.status != "skipped"]
-        plugin = f" ({self.plugin})" if self.plugin else ""
-        head = (f"rlforge conformance of {self.algo!r}{plugin}: "
-                + (f"{len(self.failures)} of {len(counted)} checks failed" if self.failures else f"all {len(counted)} checks passed"))
-        order = {"failed": 0, "passed": 1, "skipped": 2}
-        lines = [head]
-        for r in sorted(self.results, key=lambda r: order[r.status]):
-            mark = {"failed": "FAIL", "passed": "ok  ", "skipped": "skip"}[r.status]
-            lines.append(f"  {mark} {r.name}" + (f": {r.reason}" if r.reason else "") + f" ({r.seconds:.1f} s)")
-        if self.workdir:
-            lines.append(f"  runs kept in {self.workdir}")
-        return "\n".join(lines)
-
-    __str__ = summary
-
-    def raise_for_failures(self) -> "Report":
-        if self.failures:
-            raise ConformanceError(self)
-        return self
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "Report":
-        return cls(data["algo"], [CheckResult(**r) for r in data["results"]], data.get("plugin", ""),
-                   data.get("workdir", ""))
 
 
 class _Failed(Exception):
@@ -126,6 +64,10 @@ class _Failed(Exception):
     def __init__(self, reason: str, details: str = ""):
         super().__init__(reason)
         self.reason, self.details = reason, details
+
+
+class _Skipped(Exception):
+    """Raised inside a check: it does not apply (the reason says why)."""
 
 
 # ----------------------------------------------------------------------------- public API
@@ -166,9 +108,11 @@ def check_plugin(algo: str, *, envs: list[str] | None = None, steps: int = 300, 
     steps     env steps per training run (the kit makes two runs on the first env)
     overrides config values applied over `small_overrides(...)` (e.g. tiny networks)
     checks    names (or name prefixes, e.g. "trains") of the checks to run; default all
-    workdir   keep the runs here (default: a temporary folder, deleted afterwards)
-    environ   run the whole kit in a fresh Python process with these environment variables
-              (e.g. PYTHONPATH holding a plugin that is not installed)
+    workdir   keep the runs in a new folder inside this one (default: a temporary folder,
+              deleted afterwards); the report's `workdir` names it
+    environ   run the whole kit in a fresh Python process whose environment is this mapping
+              (the complete environment: e.g. {**os.environ, "PYTHONPATH": folder} for a plugin
+              that is only on a PYTHONPATH)
 
     Returns the Report; raises ConformanceError (an AssertionError) if any check failed and
     `raise_on_failure` is true.
@@ -246,114 +190,6 @@ def _describe(exc: BaseException) -> str:
     return f"{message} (at {where})" if where else message
 
 
-def _snapshot(value):
-    """A deep copy of a state dict (tensors cloned, arrays copied): state_dict() often returns
-    the live tensors, which a later update changes in place."""
-    import numpy as np
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        return value.detach().to("cpu", copy=True)
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    if isinstance(value, dict):
-        return {k: _snapshot(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_snapshot(v) for v in value)
-    return value
-
-
-def _leaves(value, path: str = "state"):
-    """(path, tensor or array) for every tensor and array in a nested state."""
-    import numpy as np
-    import torch
-
-    if isinstance(value, (torch.Tensor, np.ndarray)):
-        yield path, value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _leaves(v, f"{path}.{k}")
-    elif isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            yield from _leaves(v, f"{path}.{i}")
-
-
-def _diff(a, b, path: str = "state", tolerance: float = 0.0, out: list | None = None, limit: int = 3) -> list[str]:
-    """Where nested states `a` (expected) and `b` differ: up to `limit` one-line descriptions."""
-    import numpy as np
-    import torch
-
-    out = [] if out is None else out
-    if len(out) >= limit:
-        return out
-    if isinstance(a, dict) and isinstance(b, dict):
-        for k in a:
-            if k not in b:
-                out.append(f"{path}.{k} is missing")
-        for k in b:
-            if k not in a:
-                out.append(f"{path}.{k} is new")
-        for k in a:
-            if k in b:
-                _diff(a[k], b[k], f"{path}.{k}", tolerance, out, limit)
-    elif isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        if len(a) != len(b):
-            out.append(f"{path} has {len(b)} items instead of {len(a)}")
-        else:
-            for i, (x, y) in enumerate(zip(a, b)):
-                _diff(x, y, f"{path}.{i}", tolerance, out, limit)
-    elif isinstance(a, (torch.Tensor, np.ndarray)) or isinstance(b, (torch.Tensor, np.ndarray)):
-        if type(a) is not type(b) and not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)):
-            out.append(f"{path} is a {type(b).__name__} instead of a {type(a).__name__}")
-            return out
-        ta = torch.as_tensor(a).detach().cpu()
-        tb = torch.as_tensor(b).detach().cpu()
-        if ta.shape != tb.shape or ta.dtype != tb.dtype:
-            out.append(f"{path} has shape {tuple(tb.shape)} {tb.dtype} instead of {tuple(ta.shape)} {ta.dtype}")
-        elif ta.is_floating_point() or ta.is_complex():
-            if not torch.allclose(ta, tb, rtol=tolerance, atol=tolerance, equal_nan=True):
-                gap = (ta.double() - tb.double()).abs().nan_to_num(nan=float("inf")).max().item() if ta.numel() else 0
-                out.append(f"{path} differs (largest difference {gap:.3g})")
-        elif not torch.equal(ta, tb):
-            out.append(f"{path} differs")
-    else:
-        same = a == b
-        if isinstance(a, float) and isinstance(b, (int, float)):
-            same = (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=tolerance, abs_tol=tolerance)
-        if not same:
-            out.append(f"{path} is {_brief(b)} instead of {_brief(a)}")
-    return out
-
-
-def _optimizers(agent) -> dict:
-    """The agent's torch optimisers, by attribute path ('optimizer', "optimizers['actor']")."""
-    import torch
-
-    found = {}
-    for name, value in vars(agent).items():
-        if isinstance(value, torch.optim.Optimizer):
-            found[name] = value
-        elif isinstance(value, dict):
-            found.update({f"{name}[{k!r}]": v for k, v in value.items() if isinstance(v, torch.optim.Optimizer)})
-        elif isinstance(value, (list, tuple)):
-            found.update({f"{name}[{i}]": v for i, v in enumerate(value) if isinstance(v, torch.optim.Optimizer)})
-    return found
-
-
-def _optimizer_tensors(optimizer) -> list[tuple[str, object]]:
-    """(key, tensor) of each parameter's optimiser state with at least one dimension (the
-    moments; scalar counters like Adam's `step` are left out), in parameter order."""
-    import torch
-
-    found = []
-    for group in optimizer.param_groups:
-        for index, param in enumerate(group["params"]):
-            for key, value in optimizer.state.get(param, {}).items():
-                if isinstance(value, torch.Tensor) and value.dim() > 0:
-                    found.append((f"{key} of parameter {index}", value))
-    return found
-
-
 def _action_problem(actions, n: int, space) -> str | None:
     """Why `actions` are not n valid actions of `space`, or None."""
     import numpy as np
@@ -424,10 +260,15 @@ class _Checker:
         self.algo, self.envs, self.steps, self.user_overrides = algo, envs, steps, dict(overrides or {})
         self.seed, self.selected = seed, checks
         self.keep = workdir is not None
-        self.workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="rlforge-kit-"))
+        if workdir is not None:  # a fresh folder of its own inside, so that calls never collide
+            Path(workdir).mkdir(parents=True, exist_ok=True)
+            self.workdir = Path(tempfile.mkdtemp(prefix=f"{algo}-", dir=Path(workdir).resolve()))
+        else:
+            self.workdir = Path(tempfile.mkdtemp(prefix="rlforge-kit-"))
         self.report = Report(algo)
         self.spec = None
         self.engines = []
+        self.built: _Trained | None = None  # the last engine built, trained or not
 
     # ------------------------------------------------------------------ running checks
 
@@ -445,6 +286,8 @@ class _Checker:
         try:
             value = function(*args)
             result = CheckResult(name, "passed")
+        except _Skipped as skipped:
+            value, result = None, CheckResult(name, "skipped", str(skipped))
         except _Failed as failure:
             value, result = None, CheckResult(name, "failed", failure.reason, details=failure.details)
         except Exception as exc:
@@ -474,12 +317,15 @@ class _Checker:
     def _run(self) -> None:
         from rlforge import plugins
 
-        registry = plugins.get_registry()
-        self.spec = registry.algorithms.get(self.algo)
-        if self.spec is None:  # installed after the registry was first built?
-            plugins.reset()
-            registry = plugins.get_registry()
-            self.spec = registry.algorithms.get(self.algo)
+        try:
+            self.spec = plugins.get_registry().algorithms.get(self.algo)
+            if self.spec is None:  # installed after the registry was first built?
+                plugins.reset()
+                self.spec = plugins.get_registry().algorithms.get(self.algo)
+        except RLForgeError as exc:  # strict mode, or two plugins claiming one name
+            self.report.results.append(CheckResult("registers_without_torch", "failed",
+                                                   f"the plugins do not load: {exc}"))
+            return
         if self.spec is not None:
             self.report.plugin = f"{self.spec.plugin} {self.spec.version}".strip()
         self.report.results.append(self._registration())
@@ -490,16 +336,22 @@ class _Checker:
         first = None
         for env_id in envs:
             wants_run = any(self.wanted(f"{c}[{env_id}]") for c in ("trains", "acting", "checkpoint_round_trip",
-                                                                      "same_seed_same_metrics"))
+                                                                      "same_seed_same_metrics", "resume_continues_run"))
             if not wants_run:
                 continue
+            self.built = None
             trained = self.check(f"trains[{env_id}]", self._trains, env_id, force=True)
             why = None if trained else f"needs a trained agent; trains[{env_id}] failed"
-            self.check(f"acting[{env_id}]", self._acting, trained, skip=why)
+            # acting needs only a built agent: it can explain why training failed
+            self.check(f"acting[{env_id}]", self._acting, trained or self.built,
+                       skip=None if (trained or self.built) else why)
             self.check(f"checkpoint_round_trip[{env_id}]", self._checkpoint, trained, skip=why)
             if first is None:
                 first = env_id
-                self.check(f"same_seed_same_metrics[{env_id}]", self._determinism, trained, skip=why)
+                second = self.check(f"same_seed_same_metrics[{env_id}]", self._determinism, trained, skip=why,
+                                    force=self.wanted(f"resume_continues_run[{env_id}]"))
+                self.check(f"resume_continues_run[{env_id}]", self._resume, trained, second,
+                           skip=None if second else f"needs same_seed_same_metrics[{env_id}] to pass")
         for kind in SMALL_ENVS:
             if kind not in self.spec.action_spaces:
                 self.check(f"refuses[{kind}]", self._refuses, kind)
@@ -535,6 +387,8 @@ class _Checker:
             self._probe_registration()
         except _Failed as failure:
             result = CheckResult(name, "failed", failure.reason, details=failure.details)
+        except Exception as exc:  # e.g. the fresh process timed out
+            result = CheckResult(name, "failed", _describe(exc), details=traceback.format_exc())
         result.seconds = time.perf_counter() - start
         return result
 
@@ -589,8 +443,9 @@ class _Checker:
     # ------------------------------------------------------------------ b. config
 
     def _config_defaults(self) -> None:
+        from importlib import resources
+
         from rlforge import config as cfgmod
-        from rlforge.presets import _plugin_preset_dir
 
         try:
             cls = self.spec.config_class()
@@ -613,12 +468,20 @@ class _Checker:
                 cfgmod.resolve(self.spec, env_id, None, {})
             except RLForgeError as exc:
                 raise _Failed(f"resolving the config for {env_id} fails: {exc}") from None
-        preset_dir = _plugin_preset_dir(self.spec)
-        for preset in sorted(preset_dir.glob("*.yaml")) if preset_dir else []:
+        if self.spec.presets:  # "package:folder" of <env>.yaml files
+            package, _, folder = self.spec.presets.partition(":")
             try:
-                cfgmod.coerce_layers(cls, [(f"preset {preset.name}", cfgmod._without_names(cfgmod.read_yaml(preset)))])
-            except RLForgeError as exc:
-                raise _Failed(f"shipped preset {preset.name}: {exc}") from None
+                preset_dir = Path(str(resources.files(package) / folder))
+            except ModuleNotFoundError:
+                raise _Failed(f"the presets package of {self.spec.presets!r} does not exist") from None
+            if not preset_dir.is_dir():
+                raise _Failed(f"the presets folder {self.spec.presets!r} does not exist ({preset_dir})")
+            for preset in sorted(preset_dir.glob("*.yaml")):
+                try:
+                    values = {k: v for k, v in cfgmod.read_yaml(preset).items() if k not in ("algo", "env")}
+                    cfgmod.coerce_layers(cls, [(f"preset {preset.name}", values)])
+                except RLForgeError as exc:
+                    raise _Failed(f"shipped preset {preset.name}: {exc}") from None
 
     # ------------------------------------------------------------------ c. training
 
@@ -631,7 +494,10 @@ class _Checker:
             agent_values = {}
         return {**small_overrides(steps=self.steps, seed=self.seed, agent_values=agent_values), **self.user_overrides}
 
-    def _train(self, env_id: str, label: str) -> _Trained:
+    def _run_overrides(self, env_id: str, extra: dict | None = None) -> dict:
+        return {**self.overrides_for(env_id), **(extra or {})}
+
+    def _train(self, env_id: str, label: str, extra: dict | None = None) -> _Trained:
         """One run through the core engine, as `rlforge train` makes it (without TensorBoard)."""
         import csv
 
@@ -639,11 +505,12 @@ class _Checker:
         from rlforge.logger import MetricsLogger
         from rlforge.plugins import get_host
 
-        spec, resolved, env_spec = training.prepare(self.algo, env_id, None, [], self.overrides_for(env_id))
+        spec, resolved, env_spec = training.prepare(self.algo, env_id, None, [], self._run_overrides(env_id, extra))
         engine = training.build_engine(spec, resolved, env_spec)
         self.engines.append(engine)
-        initial = _snapshot(engine.agent.policy.state_dict())
-        run_dir = self.workdir / "runs" / f"{env_id.replace('/', '_')}-{label}"
+        self.built = _Trained(engine, None, [], env_id, {})
+        initial = snapshot(engine.agent.policy.state_dict())
+        run_dir = self.workdir / "runs" / f"{_slug(env_id)}-{label}"
         run = training.new_run(resolved, spec, str(run_dir), str(self.workdir / "runs"))
         logger = MetricsLogger(run.path, tensorboard=False)
         hooks = get_host().hook
@@ -671,8 +538,8 @@ class _Checker:
                           "(or pass overrides= so that it learns within the kit's budget)")
         if not any(r["tag"].startswith("eval/") for r in trained.rows):
             raise _Failed("the engine logged no evaluation")
-        policy = _snapshot(trained.engine.agent.policy.state_dict())
-        if trained.initial_policy and not _diff(trained.initial_policy, policy, "policy", limit=1):
+        policy = snapshot(trained.engine.agent.policy.state_dict())
+        if trained.initial_policy and not diff_states(trained.initial_policy, policy, "policy", limit=1):
             raise _Failed(f"the policy's parameters did not change in {trained.run.step} steps "
                           "(pass overrides= so that it learns within the kit's budget)")
         return trained
@@ -680,11 +547,10 @@ class _Checker:
     # ------------------------------------------------------------------ f. acting
 
     def _observations(self, trained: _Trained, count: int = 16):
-        """`count` real observations, collected with the trained policy from the training envs."""
+        """`count` real observations from the training envs, stepped with random actions."""
         engine = trained.engine
-        policy = engine.agent.policy
         steps = max(1, -(-count // engine.env.num_envs))
-        batch = engine.collector.collect(lambda obs: policy.act(obs), steps)
+        batch = engine.collector.collect(lambda obs: engine.env.random_actions(), steps)
         obs = batch.obs.reshape(-1, *batch.obs.shape[2:])[:count]
         return obs
 
@@ -706,7 +572,7 @@ class _Checker:
 
             def __torch_function__(self, func, types, args=(), kwargs=None):
                 out = func(*args, **(kwargs or {}))
-                if self.culprit is None and _requires_grad(out):
+                if self.culprit is None and requires_grad(out):
                     self.culprit = getattr(func, "__name__", str(func))
                 return out
 
@@ -749,26 +615,26 @@ class _Checker:
         engine, run = trained.engine, trained.run
         agent = engine.agent
         obs = self._observations(trained)
-        saved = _snapshot(agent.state_dict())
+        saved = snapshot(agent.state_dict())
         try:
-            path = checkpoint.save(self.workdir / "checkpoints" / trained.env_id.replace("/", "_"), "round_trip",
+            path = checkpoint.save(self.workdir / "checkpoints" / _slug(trained.env_id), "round_trip",
                                    agent.state_dict(), {"algo": self.algo, "env": trained.env_id})
             loaded, _ = checkpoint.load(path)
         except Exception as exc:
             raise _Failed(f"state_dict() cannot be saved by rlforge.checkpoint: {_describe(exc)}",
                           traceback.format_exc()) from None
-        lost = _diff(saved, loaded)
+        lost = diff_states(saved, loaded)
         if lost:
             raise _Failed(f"state_dict() changes in a checkpoint save/load: {'; '.join(lost)}")
 
-        optimizers = _optimizers(agent)
+        optimizers = find_optimizers(agent)
         saved_leaves = {}
-        for _, leaf in _leaves(saved):
+        for _, leaf in leaves(saved):
             saved_leaves.setdefault(tuple(leaf.shape), []).append(leaf)
         for name, optimizer in optimizers.items():
-            for key, tensor in _optimizer_tensors(optimizer):
+            for key, tensor in optimizer_moments(optimizer):
                 candidates = saved_leaves.get(tuple(tensor.shape), [])
-                if not any(_diff(tensor.detach().cpu(), _as_tensor(c), limit=1) == [] for c in candidates):
+                if not any(diff_states(tensor.detach().cpu(), as_cpu_tensor(c), limit=1) == [] for c in candidates):
                     raise _Failed(f"state_dict() leaves out the state of optimiser agent.{name} ({key} is not among "
                                   "the saved tensors); a resumed run would restart it from zero")
 
@@ -780,17 +646,17 @@ class _Checker:
         except Exception as exc:
             raise _Failed(f"load_state_dict() of a saved checkpoint fails: {_describe(exc)}",
                           traceback.format_exc()) from None
-        fresh_optimizers = _optimizers(fresh)
+        fresh_optimizers = find_optimizers(fresh)
         for name, optimizer in optimizers.items():
-            mine = _optimizer_tensors(optimizer)
-            theirs = _optimizer_tensors(fresh_optimizers[name]) if name in fresh_optimizers else []
+            mine = optimizer_moments(optimizer)
+            theirs = optimizer_moments(fresh_optimizers[name]) if name in fresh_optimizers else []
             if mine and not theirs:
                 raise _Failed(f"load_state_dict() does not restore optimiser agent.{name} (its state is empty after "
                               "loading); a resumed run would restart it from zero")
             for (key, a), (_, b) in zip(mine, theirs):
-                if _diff(a.detach().cpu(), b.detach().cpu(), limit=1):
+                if diff_states(a.detach().cpu(), b.detach().cpu(), limit=1):
                     raise _Failed(f"load_state_dict() does not restore optimiser agent.{name}: its {key} differs")
-        reloaded = _diff(saved, _snapshot(fresh.state_dict()))
+        reloaded = diff_states(saved, snapshot(fresh.state_dict()))
         if reloaded:
             raise _Failed(f"after load_state_dict(), state_dict() differs: {'; '.join(reloaded)}")
         if not np.array_equal(agent.policy.act(obs, deterministic=True), fresh.policy.act(obs, deterministic=True)):
@@ -809,27 +675,62 @@ class _Checker:
             except Exception as exc:
                 raise _Failed(f"{'the reloaded' if who is fresh else 'the trained'} agent's update() after the round "
                               f"trip fails: {_describe(exc)}", traceback.format_exc()) from None
-        diverged = _diff(_snapshot(agent.state_dict()), _snapshot(fresh.state_dict()), tolerance=1e-6)
-        diverged += _diff(metrics[0], metrics[1], "metrics", tolerance=1e-6)
+        diverged = diff_states(snapshot(agent.state_dict()), snapshot(fresh.state_dict()), tolerance=1e-6)
+        diverged += diff_states(metrics[0], metrics[1], "metrics", tolerance=1e-6)
         if diverged:
             raise _Failed("one more update after the round trip gives a different result than on the original "
                           f"agent: {'; '.join(diverged[:3])} (is some state, e.g. an RNG, missing from state_dict()?)")
 
     # ------------------------------------------------------------------ e. determinism
 
-    def _determinism(self, first: _Trained) -> None:
-        second = self._train(first.env_id, "b")
+    def _determinism(self, first: _Trained) -> _Trained:
+        """A second run with the same seed (checkpointing halfway, for the resume check)."""
+        half = max(1, self.steps // 2)
+        second = self._train(first.env_id, "b", {"checkpoint_every": half, "keep_checkpoints": 2})
+        problem = _first_difference(first.rows, second.rows)
+        if problem:
+            raise _Failed(f"two runs with seed {self.seed} differ: {problem} (is an RNG not seeded from the engine's seed?)")
+        return second
 
-        def comparable(rows):
-            return [(r["step"], r["tag"], r["value"]) for r in rows if r["tag"] not in NONDETERMINISTIC_TAGS]
+    # ------------------------------------------------------------------ resume through the engine
 
-        a, b = comparable(first.rows), comparable(second.rows)
-        for row_a, row_b in zip(a, b):
-            if row_a != row_b:
-                raise _Failed(f"two runs with seed {self.seed} differ: at step {row_a[0]} {row_a[1]} = {row_a[2]}, "
-                              f"then {row_b[1]} = {row_b[2]} (is an RNG not seeded from the engine's seed?)")
-        if len(a) != len(b):
-            raise _Failed(f"two runs with seed {self.seed} wrote {len(a)} and {len(b)} metric rows")
+    def _resume(self, first: _Trained, second: _Trained) -> None:
+        """Continue the second run from its halfway checkpoint in a fresh engine (as `rlforge train
+        --resume` does) and compare the metrics with the uninterrupted first run."""
+        import csv
+
+        from rlforge import checkpoint, training
+        from rlforge.logger import MetricsLogger
+
+        saved = sorted(p for p in second.run.checkpoints.glob("step_*") if p.is_dir())
+        if len(saved) < 2:
+            raise _Failed(f"the run wrote no checkpoint before its end (checkpoint_every={self.steps // 2})")
+        state, metadata = checkpoint.load(saved[0])
+        spec, resolved, env_spec = training.prepare(self.algo, first.env_id, None, [], self._run_overrides(first.env_id))
+        engine = training.build_engine(spec, resolved, env_spec)
+        self.engines.append(engine)
+        engine.check_compatible(metadata)
+        run = training.new_run(resolved, spec, str(self.workdir / "runs" / f"{_slug(first.env_id)}-resumed"),
+                               str(self.workdir / "runs"))
+        try:
+            exact = engine.load_state_dict(state, run)
+        except Exception as exc:
+            raise _Failed(f"the engine cannot resume from {saved[0].name}: {_describe(exc)}",
+                          traceback.format_exc()) from None
+        if not exact:
+            raise _Skipped(f"{first.env_id} cannot restore its exact state, so a resumed run starts fresh episodes")
+        resumed_at = run.step
+        logger = MetricsLogger(run.path, tensorboard=False)
+        try:
+            engine.train(run, logger)
+        finally:
+            logger.close()
+        with open(run.path / "metrics.csv", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        problem = _first_difference([r for r in first.rows if int(r["step"]) > resumed_at], rows)
+        if problem:
+            raise _Failed(f"resumed at step {resumed_at}, the run differs from the uninterrupted one: {problem} "
+                          "(does state_dict() hold everything: networks, optimisers, buffers, RNGs, counters?)")
 
     # ------------------------------------------------------------------ g. refusal
 
@@ -852,22 +753,19 @@ class _Checker:
                       f"({kind} actions) raised no error")
 
 
-def _brief(value, width: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 3] + "..."
+def _slug(env_id: str) -> str:
+    return env_id.replace("/", "_").replace(":", "_")
 
 
-def _requires_grad(value) -> bool:
-    import torch
+def _first_difference(expected: list[dict], actual: list[dict]) -> str | None:
+    """The first metrics.csv row where two runs differ (wall time and charts/sps aside), or None."""
+    def comparable(rows):
+        return [(r["step"], r["tag"], r["value"]) for r in rows if r["tag"] not in NONDETERMINISTIC_TAGS]
 
-    if isinstance(value, torch.Tensor):
-        return value.requires_grad
-    if isinstance(value, (list, tuple)):
-        return any(_requires_grad(v) for v in value)
-    return False
-
-
-def _as_tensor(value):
-    import torch
-
-    return torch.as_tensor(value).detach().cpu()
+    a, b = comparable(expected), comparable(actual)
+    for row_a, row_b in zip(a, b):
+        if row_a != row_b:
+            return f"at step {row_a[0]} {row_a[1]} = {row_a[2]}, then {row_b[1]} = {row_b[2]} at step {row_b[0]}"
+    if len(a) != len(b):
+        return f"they wrote {len(a)} and {len(b)} metric rows"
+    return None
