@@ -62,6 +62,17 @@ def test_sigkill_during_a_checkpoint_write_loses_nothing_and_resumes(tmp_path, t
                        cwd=tmp_path, env=cli_env(toy_plugin, RLFORGE_LOAD_PLUGINS="toy"))
     assert straight.returncode == 0, straight.stderr
     assert metric_rows(tmp_path / "run") == metric_rows(tmp_path / "straight")
+    assert tensorboard_series(tmp_path / "run") == tensorboard_series(tmp_path / "straight")
+
+
+def tensorboard_series(run_dir):
+    """{tag: [(step, value)]} as TensorBoard shows it (events after a purge step dropped)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir), purge_orphaned_data=True)
+    events.Reload()
+    return {tag: [(e.step, e.value) for e in events.Scalars(tag)]
+            for tag in events.Tags()["scalars"] if tag != "charts/sps"}
 
 
 def test_resume_refusals_are_one_line(tmp_path, toy_plugin):

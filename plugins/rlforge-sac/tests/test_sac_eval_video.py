@@ -7,7 +7,7 @@ import shutil
 import imageio.v2 as imageio
 import pytest
 
-from cli_helpers import cli_env, run_cli
+from cli_helpers import TOY_ALGORITHM, cli_env, run_cli, write_distribution
 
 TINY = ["--set", "random_steps=100", "--set", "learning_starts=100", "--set", "batch_size=32",
         "--set", "actor_hidden=[32,32]", "--set", "critic_hidden=[32,32]", "--set", "eval_episodes=2",
@@ -90,3 +90,18 @@ def test_eval_refusals_are_one_line(finished_run, tmp_path):
     result = run_cli(["eval", str(truncated)], env=ENV)
     assert result.returncode == 2 and "is corrupt: cannot read arrays.npz" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_checkpoint_of_another_algorithm_is_refused(finished_run, tmp_path):
+    toy_plugin = write_distribution(tmp_path / "site", "rlforge-toy", {"toy": "toy_algo.plugin"}, TOY_ALGORITHM)
+    toy = run_cli(["train", "-a", "toy", "-e", "InvertedPendulum-v4", "--steps", "50", "--run-dir", str(tmp_path / "t"),
+                   "--set", "eval_episodes=1"], env=cli_env(toy_plugin))
+    assert toy.returncode == 0, toy.stderr
+    target = shutil.copytree(finished_run / "run", tmp_path / "mixed")
+    shutil.rmtree(target / "checkpoints")
+    shutil.copytree(tmp_path / "t" / "checkpoints", target / "checkpoints")
+    meta = json.loads((target / "meta.json").read_text())
+    (target / "meta.json").write_text(json.dumps({**meta, "status": "stopped"}))
+    result = run_cli(["train", "--resume", str(target)], env=cli_env(toy_plugin))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "checkpoint is for algorithm 'toy', not 'sac'" in result.stderr
