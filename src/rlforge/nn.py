@@ -120,6 +120,26 @@ def make_adam(params, lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(params, lr=lr, foreach=True)
 
 
+def optimizer_state(optimizer: torch.optim.Optimizer) -> dict:
+    """An optimiser's state_dict for an agent's `state_dict()`: tensors cloned (torch's
+    load_state_dict may keep the very tensors it is given, so an uncloned state would share
+    its moments with the optimiser it came from), keys as strings, no tuples."""
+    saved = optimizer.state_dict()
+    return {
+        "state": {str(key): {name: v.clone() if isinstance(v, torch.Tensor) else v for name, v in value.items()}
+                  for key, value in saved["state"].items()},
+        "param_groups": [{k: list(v) if isinstance(v, tuple) else v for k, v in group.items()}
+                         for group in saved["param_groups"]],
+    }
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, saved: dict) -> None:
+    """Restore what `optimizer_state` returned (torch's own state_dict format works too)."""
+    state = {int(key): value for key, value in saved["state"].items()}
+    groups = [{k: tuple(v) if k == "betas" else v for k, v in group.items()} for group in saved["param_groups"]]
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

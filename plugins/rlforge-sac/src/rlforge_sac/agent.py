@@ -20,7 +20,8 @@ from gymnasium import spaces
 
 from rlforge.agent import Agent, Policy, Progress, Transitions
 from rlforge.buffers import ReplayBuffer
-from rlforge.nn import SquashedNormal, ensemble_mlp, make_adam, mlp, resolve_device, squashed_log_prob
+from rlforge.nn import (SquashedNormal, ensemble_mlp, load_optimizer_state, make_adam, mlp, optimizer_state,
+                        resolve_device, squashed_log_prob)
 
 # ----------------------------------------------------------------------------- math
 
@@ -305,23 +306,3 @@ def _check_spaces(observation_space, action_space) -> None:
         raise ValueError(f"SAC squashes actions into the action space's bounds, which must be finite, got {action_space}")
     if not isinstance(observation_space, spaces.Box):
         raise ValueError(f"SAC needs a Box (vector) observation space, got {observation_space}")
-
-
-def optimizer_state(optimizer: torch.optim.Optimizer) -> dict:
-    """A snapshot of an optimiser's state_dict with JSON-compatible keys and values (str keys,
-    no tuples). Tensors are cloned: torch's load_state_dict may keep the very tensors it is
-    given, so an uncloned state would alias the moments of the optimiser it came from."""
-    saved = optimizer.state_dict()
-    return {
-        "state": {str(key): {name: v.clone() if isinstance(v, torch.Tensor) else v for name, v in value.items()}
-                  for key, value in saved["state"].items()},
-        "param_groups": [{k: list(v) if isinstance(v, tuple) else v for k, v in group.items()}
-                         for group in saved["param_groups"]],
-    }
-
-
-def load_optimizer_state(optimizer: torch.optim.Optimizer, saved: dict) -> None:
-    """Restore what `optimizer_state` returned (also accepts torch's own state_dict format)."""
-    state = {int(key): value for key, value in saved["state"].items()}
-    groups = [{k: tuple(v) if k == "betas" else v for k, v in group.items()} for group in saved["param_groups"]]
-    optimizer.load_state_dict({"state": state, "param_groups": groups})
