@@ -83,53 +83,59 @@ class Engine:
         cfg = self.config.run
         self.hooks.on_train_start(run=run, agent=self.agent, config=self.config)
         previous_handlers = self._catch_stop_signals()
-        window_start, window_step = time.perf_counter(), run.step
-        latest_metrics: dict[str, float] = {}
-        steps_per_iteration = self.agent.steps_per_iteration
+        self._window = (time.perf_counter(), run.step)  # for steps/s between metric rows
+        self._latest_metrics: dict[str, float] = {}
         try:
             with progress_bar(run.algo) as bar:
                 task = bar.add_task(run.algo, total=cfg.total_steps, completed=run.step, sps=0.0, returns="")
                 last_refresh = 0.0
                 while run.step < cfg.total_steps and self._stop_signal is None:
-                    batch = self.collector.collect(self._act_fn(run.step), steps_per_iteration)
+                    batch = self.collector.collect(self._act_fn(run.step), self.agent.steps_per_iteration)
                     run.step += len(batch)
                     run.iteration += 1
                     self.agent.observe(batch)
                     metrics = self.agent.update(Progress(run.step, cfg.total_steps, run.iteration))
-                    if metrics:
-                        latest_metrics.update(metrics)
                     self._log_episodes(run, logger)
-                    if run.step >= self.next_log:
-                        now = time.perf_counter()
-                        sps = (run.step - window_step) / max(now - window_start, 1e-9)
-                        window_start, window_step = now, run.step
-                        logger.scalars({**_tagged(latest_metrics), "charts/sps": sps}, run.step)
-                        self.next_log = _next_multiple(run.step, cfg.log_every)
-                        bar.update(task, sps=sps)
-                    self.hooks.on_iteration_end(run=run, metrics=metrics)
-                    if run.step >= self.next_eval and run.step < cfg.total_steps:
-                        self._evaluate(run, logger, bar)
-                        self.next_eval = _next_multiple(run.step, cfg.eval_every)
-                    if run.step >= self.next_video:
-                        self.record_video(run, logger)
-                        self.next_video = _next_multiple(run.step, cfg.video_every)
-                    if run.step >= self.next_checkpoint and run.step < cfg.total_steps:
-                        self.save_checkpoint(run, logger)
-                        self.next_checkpoint = _next_multiple(run.step, cfg.checkpoint_every)
+                    self._periodic_work(run, logger, bar, task, metrics)
                     now = time.perf_counter()
-                    if now - last_refresh > 0.25:
+                    if now - last_refresh > 0.25:  # redrawing every step would cost more than acting
                         last_refresh = now
-                        bar.update(task, completed=run.step,
-                                   returns=format_returns(self.last_train_return, self._last_eval_mean()))
+                        bar.update(task, completed=run.step, returns=self._returns_text())
                 if self._stop_signal is None:
                     self._evaluate(run, logger, bar)
-                bar.update(task, completed=run.step, returns=format_returns(self.last_train_return, self._last_eval_mean()))
+                bar.update(task, completed=run.step, returns=self._returns_text())
         finally:
             self._restore_signals(previous_handlers)
         self._skip_done_periods(run.step)
         self.save_checkpoint(run, logger)
         status = "finished" if self._stop_signal is None else "stopped"
         return Outcome(status, self._stop_signal, self.last_eval)
+
+    def _periodic_work(self, run: Run, logger: MetricsLogger, bar, task, metrics: dict) -> None:
+        """After each iteration: metric rows, hooks, evaluation, video and checkpoint when due."""
+        cfg = self.config.run
+        if metrics:
+            self._latest_metrics.update(metrics)
+        if run.step >= self.next_log:
+            now = time.perf_counter()
+            sps = (run.step - self._window[1]) / max(now - self._window[0], 1e-9)
+            self._window = (now, run.step)
+            logger.scalars({**_tagged(self._latest_metrics), "charts/sps": sps}, run.step)
+            self.next_log = _next_multiple(run.step, cfg.log_every)
+            bar.update(task, sps=sps)
+        self.hooks.on_iteration_end(run=run, metrics=metrics)
+        if run.step >= self.next_eval and run.step < cfg.total_steps:  # the final one comes after the loop
+            self._evaluate(run, logger, bar)
+            self.next_eval = _next_multiple(run.step, cfg.eval_every)
+        if run.step >= self.next_video:
+            self.record_video(run, logger)
+            self.next_video = _next_multiple(run.step, cfg.video_every)
+        if run.step >= self.next_checkpoint and run.step < cfg.total_steps:
+            self.save_checkpoint(run, logger)
+            self.next_checkpoint = _next_multiple(run.step, cfg.checkpoint_every)
+
+    def _returns_text(self) -> str:
+        return format_returns(self.last_train_return, self._last_eval_mean())
 
     def _skip_done_periods(self, step: int) -> None:
         """After the final evaluation and checkpoint, a later extension starts at the next periods."""
