@@ -76,6 +76,7 @@ class Engine:
         self.next_video = run_cfg.video_every or 1 << 62
         self.last_train_return: float | None = None
         self.last_eval: EvalResult | None = None
+        self._latest_metrics: dict[str, float] = {}  # the agent's newest value of each metric, logged every log_every
 
     # ------------------------------------------------------------------ the loop
 
@@ -84,7 +85,6 @@ class Engine:
         self.hooks.on_train_start(run=run, agent=self.agent, config=self.config)
         previous_handlers = self._catch_stop_signals()
         self._window = (time.perf_counter(), run.step)  # for steps/s between metric rows
-        self._latest_metrics: dict[str, float] = {}
         try:
             with progress_bar(run.algo) as bar:
                 task = bar.add_task(run.algo, total=cfg.total_steps, completed=run.step, sps=0.0, returns="")
@@ -207,6 +207,7 @@ class Engine:
                 "counters": {"step": run.step, "iteration": run.iteration, "episodes": run.episodes},
                 "schedule": {"next_log": self.next_log, "next_eval": self.next_eval,
                              "next_checkpoint": self.next_checkpoint, "next_video": self.next_video},
+                "latest_metrics": dict(self._latest_metrics),
                 "collector": self.collector.state_dict(),
                 "envs": self.env.get_state(),
                 "rng": {"python": random.getstate(), "numpy": np.random.get_state(legacy=False),
@@ -224,6 +225,7 @@ class Engine:
         schedule = engine["schedule"]
         self.next_log, self.next_eval, self.next_checkpoint, self.next_video = (
             schedule["next_log"], schedule["next_eval"], schedule["next_checkpoint"], schedule["next_video"])
+        self._latest_metrics = dict(engine.get("latest_metrics", {}))
         exact = engine.get("envs") is not None and self.env.get_state() is not None
         if exact:
             self.env.set_state(engine["envs"])
