@@ -1,0 +1,194 @@
+"""`rlforge collect` (record an expert's episodes into a dataset) and `rlforge expert`
+(list, export, evaluate experts). Heavy imports happen inside the commands."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+
+import click
+
+
+def _command_line() -> str:
+    return "rlforge " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def rollouts(policy, env_id: str, episodes: int, seed: int, deterministic: bool = True):
+    """`episodes` whole episodes of `policy` on one copy of `env_id`, seeded from `seed`:
+    a Dataset of every step, episode after episode."""
+    import numpy as np
+
+    from rlforge.envs import EnvAdapter
+    from rlforge.plugins import get_host
+    from rlforge_imitation.datasets import FIELDS, Dataset
+
+    env = EnvAdapter(env_id, 1, seed, "sync", get_host().registry.envs.get(env_id))
+    rows = {k: [] for k in FIELDS}
+    returns, lengths = [], []
+    try:
+        obs = env.reset(seed=seed)
+        while len(returns) < episodes:
+            actions = np.asarray(policy.act(obs, deterministic=deterministic))
+            step = env.step(actions)
+            for key, value in zip(FIELDS, (obs, actions, step.rewards, step.final_obs, step.terminated, step.truncated)):
+                rows[key].append(np.asarray(value)[0])
+            returns += step.episode_returns
+            lengths += step.episode_lengths
+            obs = step.obs
+    finally:
+        env.close()
+    arrays = {k: np.stack(v) for k, v in rows.items()}
+    arrays["rewards"] = arrays["rewards"].astype(np.float32)
+    arrays["obs"], arrays["next_obs"] = arrays["obs"].astype(np.float32), arrays["next_obs"].astype(np.float32)
+    return Dataset(**arrays, metadata={"env": env_id, "episodes": episodes, "seed": seed,
+                                       "episode_returns": [float(r) for r in returns],
+                                       "episode_lengths": [int(n) for n in lengths]})
+
+
+def _env_spaces(env_id: str):
+    from rlforge.envs import env_spaces
+    from rlforge.plugins import get_host
+
+    registry = get_host().registry
+    registry.check_env(env_id)
+    return env_spaces(env_id, registry.envs.get(env_id))
+
+
+@click.command()
+@click.option("--policy", "-p", "policy_name", required=True, metavar="EXPERT",
+              help="A shipped expert's name, an rlforge expert file, a run or checkpoint folder, or a CS285 .pkl.")
+@click.option("--env", "-e", "env_id", required=True, help="Environment id.")
+@click.option("--episodes", "-n", type=click.IntRange(min=1), default=10, show_default=True, help="Episodes to record.")
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), metavar="FILE.npz", help="Dataset file to write.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the first episode's reset.")
+@click.option("--deterministic/--stochastic", default=True, show_default=True,
+              help="Act with the policy's deterministic action, or sample (experts always act deterministically).")
+def collect(policy_name, env_id, episodes, out, seed, deterministic):
+    """Record EPISODES episodes of an expert into an rlforge dataset (.npz, no pickle)."""
+    import numpy as np
+
+    from rlforge.console import console
+    from rlforge_imitation.datasets import save_dataset
+    from rlforge_imitation.experts import load_expert
+
+    observation_space, action_space = _env_spaces(env_id)
+    policy = load_expert(policy_name, observation_space, action_space)
+    dataset = rollouts(policy, env_id, episodes, seed, deterministic)
+    dataset.metadata.update({"policy": policy_name, "deterministic": deterministic, "command": _command_line()})
+    path = save_dataset(dataset, out)
+    r = np.asarray(dataset.metadata["episode_returns"])
+    console.print(f"recorded {episodes} episodes ({len(dataset):,} steps) of {policy_name} on {env_id}: "
+                  f"return {r.mean():.1f} ± {r.std():.1f} -> {path}")
+
+
+@click.group()
+def expert():
+    """Expert policies for imitation: list the shipped ones, export one from a run, evaluate one."""
+
+
+@expert.command("list")
+def expert_list():
+    """The shipped experts and datasets, with their measured returns."""
+    from rich.table import Table
+
+    from rlforge.console import out
+    from rlforge_imitation.experts import shipped_dir, shipped_experts
+
+    table = Table(title="shipped experts")
+    for column in ("name", "network", "return (measured)", "source", "dataset"):
+        table.add_column(column)
+    for name in shipped_experts():
+        info = json.loads((shipped_dir() / f"{name}.json").read_text())
+        ev, net = info.get("evaluation", {}), info["network"]
+        data = shipped_dir() / f"{name}.npz"
+        table.add_row(name, f"{net['hidden']} {net['activation']}",
+                      f"{ev.get('return_mean', float('nan')):.1f} ± {ev.get('return_std', float('nan')):.1f} ({ev.get('episodes', '?')} ep.)",
+                      f"{info.get('source', {}).get('algo', '?')}, step {info.get('source', {}).get('step', '?')}",
+                      data.name if data.is_file() else "")
+    out.print(table)
+
+
+@expert.command("export")
+@click.argument("source", metavar="RUN_DIR|CHECKPOINT|CS285.pkl")
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), metavar="FILE",
+              help="Expert file to write: FILE.json and FILE.safetensors.")
+@click.option("--env", "-e", "env_id", help="Env id (needed for a CS285 pickle; a run knows its env).")
+@click.option("--eval-episodes", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Deterministic episodes to measure the exported expert's return (0: skip).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the evaluation episodes.")
+def expert_export(source, out, env_id, eval_episodes, seed):
+    """Write an rlforge expert file from a SAC run or checkpoint (its actor's mean action only)
+    or from a CS285 expert pickle; measure its return."""
+    from pathlib import Path
+
+    from rlforge.console import console
+    from rlforge.errors import RLForgeError
+    from rlforge_imitation.experts import export_sac_actor, load_cs285, load_run_policy, save_expert
+
+    if Path(source).suffix in (".pkl", ".pickle"):
+        if not env_id:
+            raise RLForgeError("a CS285 pickle does not name its env: pass --env")
+        _, action_space = _env_spaces(env_id)
+        exported = load_cs285(source, action_space)
+        info = {"env": env_id, "source": {"format": "cs285", "file": str(source)}}
+    else:
+        policy, metadata = load_run_policy(source)
+        if metadata["algo"] != "sac":
+            raise RLForgeError(f"only SAC runs can be exported (this one is {metadata['algo']!r}); other runs can be "
+                               "used as experts directly by their run directory")
+        if env_id and env_id != metadata["env"]:
+            raise RLForgeError(f"--env {env_id} disagrees with the run's env {metadata['env']}")
+        env_id = metadata["env"]
+        observation_space, _ = _env_spaces(env_id)
+        import numpy as np
+
+        exported = export_sac_actor(policy, int(np.prod(observation_space.shape)))
+        info = {"env": env_id, "source": {"algo": metadata["algo"], "checkpoint": metadata["checkpoint"],
+                                          "step": metadata["counters"]["step"], "seed": metadata["config"].get("seed"),
+                                          "plugin_version": metadata.get("plugin_version")}}
+        run_meta = Path(metadata["checkpoint"]).parent.parent / "meta.json"  # RUN_DIR/checkpoints/step_N
+        if run_meta.is_file():
+            info["source"]["training_command"] = json.loads(run_meta.read_text()).get("command")
+    info["export_command"] = _command_line()
+    if eval_episodes:
+        info["evaluation"] = _evaluate(exported, env_id, eval_episodes, seed)
+    files = save_expert(exported, out, info)
+    line = f"wrote {files[0]} and {files[1]}"
+    if eval_episodes:
+        ev = info["evaluation"]
+        line += f"; return {ev['return_mean']:.1f} ± {ev['return_std']:.1f} over {eval_episodes} deterministic episodes"
+    console.print(line)
+
+
+@expert.command("eval")
+@click.argument("name", metavar="EXPERT")
+@click.option("--env", "-e", "env_id", required=True, help="Environment id.")
+@click.option("--episodes", "-n", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def expert_eval(name, env_id, episodes, seed, as_json):
+    """Deterministic return of any expert on an env."""
+    from rlforge.console import out
+    from rlforge_imitation.experts import load_expert
+
+    observation_space, action_space = _env_spaces(env_id)
+    summary = _evaluate(load_expert(name, observation_space, action_space), env_id, episodes, seed)
+    if as_json:
+        click.echo(json.dumps({"expert": name, "env": env_id, **summary}, indent=2))
+    else:
+        out.print(f"{name} on {env_id}: return {summary['return_mean']:.1f} ± {summary['return_std']:.1f} "
+                  f"(min {summary['return_min']:.1f}, max {summary['return_max']:.1f}) over {episodes} deterministic episodes")
+
+
+def _evaluate(policy, env_id: str, episodes: int, seed: int) -> dict:
+    from rlforge.envs import EnvAdapter
+    from rlforge.evaluation import evaluate
+    from rlforge.plugins import get_host
+
+    env = EnvAdapter(env_id, min(episodes, 10), seed, "sync", get_host().registry.envs.get(env_id))
+    try:
+        result = evaluate(policy, env, episodes, True, seed=seed)
+    finally:
+        env.close()
+    return {**result.summary, "episodes": episodes, "seed": seed}

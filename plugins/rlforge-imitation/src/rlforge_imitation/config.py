@@ -1,0 +1,102 @@
+"""Settings of `bc`, `dagger` and `bc-sac`. Defaults are CS285 hw1's: a 2x64 tanh MLP, Adam 5e-3,
+1,000 gradient steps of batch 100 per iteration, 1,000 env steps collected per iteration.
+
+How they fit the engine: every iteration the engine collects `collect_steps` env steps (per
+env) with the learner's policy, then calls `update`, which takes `train_steps` gradient steps.
+So the number of iterations is total_steps / (collect_steps * num_envs): BC = 1 iteration
+(the presets set total_steps: 1000), DAgger = 10 (total_steps: 10000). BC learns nothing from
+the steps it collects (they are its training-return curve, like the homework's eval batch);
+DAgger relabels them with the expert's actions and adds them to its data.
+
+No torch or gymnasium here: `rlforge list` and `rlforge config` import this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from rlforge.config import option
+from rlforge_sac.config import SACConfig  # bc-sac extends SAC's settings; it imports no torch either
+
+
+@dataclass
+class BCConfig:
+    dataset: str = option("", "expert data: an rlforge .npz dataset, a CS285 expert-data .pkl, or a shipped "
+                              "dataset's name (HalfCheetah-v4, Hopper-v4; the env's preset names it)")
+    dataset_episodes: int = option(0, "use only the first N episodes of the dataset (0: all)")
+    hidden: list[int] = option([64, 64], "hidden layer widths of the policy MLP")
+    activation: str = option("tanh", "hidden activation (tanh, relu, elu, gelu, leaky_relu)")
+    lr: float = option(5.0e-3, "Adam learning rate")
+    train_batch_size: int = option(100, "transitions per gradient step")
+    train_steps: int = option(1000, "gradient steps per iteration")
+    collect_steps: int = option(1000, "env steps (per env) collected with the learner's policy per iteration")
+    loss: Literal["mse", "gaussian"] = option(
+        "mse", "mse: squared error of the mean action; gaussian: negative log-likelihood of a Gaussian with a learned std")
+    normalize_obs: bool = option(True, "standardise observations with the mean and std of the expert data")
+    init_log_std: float = option(-1.0, "initial log std of the Gaussian policy (trained only with loss gaussian)")
+
+    def __post_init__(self):
+        if any(int(w) < 1 for w in self.hidden):
+            raise ValueError(f"hidden widths must be positive, got {self.hidden}")
+        for name in ("train_batch_size", "collect_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("train_steps", "dataset_episodes"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+
+
+@dataclass
+class DAggerConfig(BCConfig):
+    expert: str = option("", "the expert that relabels: a shipped expert's name (HalfCheetah-v4, Hopper-v4), an "
+                             "rlforge expert file, an rlforge run or checkpoint folder, or a CS285 expert .pkl")
+    beta: float = option(0.0, "probability that a collected step takes the expert's action, in the first "
+                              "collecting iteration (0: pure learner, as in CS285)")
+    beta_decay: float = option(0.5, "beta is multiplied by this every iteration after that (Ross et al.'s "
+                                    "beta_i = beta * decay^(i-1))")
+    max_data: int = option(1_000_000, "capacity of the aggregated dataset (expert data + relabelled steps); "
+                                      "the oldest relabelled steps go first")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not 0.0 <= self.beta <= 1.0:
+            raise ValueError(f"beta must be in [0, 1], got {self.beta}")
+        if not 0.0 <= self.beta_decay <= 1.0:
+            raise ValueError(f"beta_decay must be in [0, 1], got {self.beta_decay}")
+        if self.max_data < 1:
+            raise ValueError(f"max_data must be at least 1, got {self.max_data}")
+
+
+@dataclass
+class BCSACConfig(SACConfig):
+    dataset: str = option("", "expert data for the actor's behaviour cloning (as for bc: path or shipped name)")
+    dataset_episodes: int = option(0, "use only the first N episodes of the dataset (0: all)")
+    random_steps: int = option(0, "environment steps (all envs) taken with uniform random actions first "
+                                  "(0: the imitating actor collects from the start)")
+    bc_steps: int = option(2000, "gradient steps fitting the actor to the expert data before SAC starts")
+    bc_batch_size: int = option(256, "expert transitions per behaviour-cloning step")
+    bc_lr: float = option(1.0e-3, "Adam learning rate of the behaviour-cloning steps")
+    bc_log_std: float = option(-2.0, "log std the cloned actor's (pre-tanh) std is fitted to: its exploration noise")
+    critic_fit_steps: int = option(2000, "gradient steps fitting the critics to the discounted returns of the "
+                                         "trajectories collected before learning_starts")
+    actor_delay: int = option(0, "env steps after learning_starts during which only the critics train (the "
+                                 "cloned actor is frozen)")
+    refit_prob: float = option(0.2, "probability that an iteration's actor step is a behaviour-cloning step "
+                                    "(re-fit to the expert data) instead of a SAC step, at the start")
+    refit_halflife: int = option(20_000, "environment steps over which refit_prob halves")
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("bc_steps", "critic_fit_steps", "dataset_episodes", "actor_delay"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+        for name in ("bc_batch_size", "refit_halflife"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.bc_lr > 0:
+            raise ValueError(f"bc_lr must be positive, got {self.bc_lr}")
+        if not 0.0 <= self.refit_prob <= 1.0:
+            raise ValueError(f"refit_prob must be in [0, 1], got {self.refit_prob}")
