@@ -1,0 +1,47 @@
+"""Learning test: DQN on CartPole-v1 (the preset configs/dqn/CartPole-v1.yaml) reaches a
+deterministic evaluation return of at least 475 (mean of 10 episodes) within 50,000 env steps,
+for 3 seeds. Two seeds run at a time."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+THRESHOLD = 475.0
+SEEDS = (1, 2, 3)
+STEPS = 50_000
+
+
+def start(seed, cwd):
+    return subprocess.Popen(
+        [sys.executable, "-m", "rlforge.cli", "train", "--algo", "dqn", "--env", "CartPole-v1", "--seed", str(seed),
+         "--steps", str(STEPS), "--run-dir", f"s{seed}", "--set", "eval_episodes=10", "--set", "torch_threads=1"],
+        cwd=cwd, env={**os.environ, "RLFORGE_LOAD_PLUGINS": "dqn"}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.learning
+def test_dqn_solves_cartpole_within_50k_steps_for_3_seeds(tmp_path):
+    finals, curves = {}, {}
+    pending = list(SEEDS)
+    running = {}
+    while pending or running:
+        while pending and len(running) < 2:
+            seed = pending.pop(0)
+            running[seed] = start(seed, tmp_path)
+        seed, process = next(iter(running.items()))
+        _, stderr = process.communicate(timeout=1800)
+        del running[seed]
+        assert process.returncode == 0, stderr[-2000:]
+        run = tmp_path / f"s{seed}"
+        meta = json.loads((run / "meta.json").read_text())
+        assert meta["step"] == STEPS
+        finals[seed] = meta["last_eval"]["return_mean"]
+        curves[seed] = [float(r["value"]) for r in csv.DictReader(open(run / "metrics.csv"))
+                        if r["tag"] == "eval/return_mean"]
+    print("final deterministic eval returns:", finals)
+    print("evaluation curves:", curves)
+    assert all(value >= THRESHOLD for value in finals.values()), (finals, curves)
