@@ -13,8 +13,11 @@ from rlforge.plugins import get_registry
 from rlforge.testing.state import diff_states
 
 SMALL_ENV = {"box": "Pendulum-v1", "discrete": "CartPole-v1"}
+DATASET_ENV = "HalfCheetah-v4"  # imitation algorithms use its shipped expert and dataset
 # keys that make any bundled algorithm small and quick, applied where the config has them
-SMALL = {"batch_size": 16, "learning_starts": 0, "random_steps": 0, "actor_hidden": [16], "critic_hidden": [16]}
+SMALL = {"batch_size": 16, "learning_starts": 32, "random_steps": 0, "actor_hidden": [16], "critic_hidden": [16],
+         "dataset": DATASET_ENV, "expert": DATASET_ENV, "collect_steps": 16, "train_steps": 10, "train_batch_size": 16,
+         "bc_steps": 10, "critic_fit_steps": 10}
 
 
 def build(spec, env_id):
@@ -40,7 +43,8 @@ def collect(agent, env, steps=64):
 @pytest.mark.parametrize("name", sorted(get_registry().algorithms))
 def test_round_trip_through_a_checkpoint(name, tmp_path):
     spec = get_registry().algorithm(name)
-    env_id = SMALL_ENV[spec.action_spaces[0]]
+    needs_data = "dataset" in spec.config_class().__dataclass_fields__
+    env_id = DATASET_ENV if needs_data else SMALL_ENV[spec.action_spaces[0]]
     agent, env = build(spec, env_id)
     obs = collect(agent, env)
     saved = checkpoint.save(tmp_path, "step_1", agent.state_dict(), {"algo": name})
