@@ -106,3 +106,31 @@ def test_a_plugin_raising_in_a_hook_is_named(tmp_path, plugin_dir, toy_plugin):
     assert result.stderr.splitlines()[-1] == ("rlforge: error: plugin 'raiser' raised in on_evaluation: "
                                               "ValueError: my logger is misconfigured")
     assert json.loads((tmp_path / "r" / "meta.json").read_text())["status"] == "crashed"
+
+
+ENV_PLUGIN = {"maze_envs": '''
+    import gymnasium
+
+    from rlforge.hookspecs import hookimpl
+    from rlforge.registry import EnvSpec
+
+    def make_corridor(**kwargs):
+        return gymnasium.make("CartPole-v1", **kwargs).unwrapped  # a stand-in env for the test
+
+    @hookimpl
+    def register_envs(register):
+        register(EnvSpec(id="Corridor-v0", factory="maze_envs:make_corridor", summary="a test corridor",
+                         max_episode_steps=50, wrappers=["gymnasium.wrappers:RecordEpisodeStatistics"]))
+'''}
+
+
+def test_env_plugins_are_listed_with_their_plugin_and_train(tmp_path, plugin_dir, toy_plugin):
+    write_distribution(plugin_dir, "rlforge-mazes", {"mazes": "maze_envs"}, ENV_PLUGIN)
+    env = cli_env(plugin_dir)
+    listed = run_cli(["list", "envs", "--json", "--filter", "corridor"], env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == [{"id": "Corridor-v0", "source": "rlforge-mazes", "summary": "a test corridor"}]
+    trained = run_cli(["train", "-a", "toy", "-e", "Corridor-v0", "--steps", "200", "--run-dir", "r",
+                       "--set", "eval_episodes=2"], cwd=tmp_path, env=env)
+    assert trained.returncode == 0, trained.stderr
+    assert json.loads((tmp_path / "r" / "meta.json").read_text())["last_eval"]["length_mean"] <= 50  # its time limit
