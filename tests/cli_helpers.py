@@ -151,3 +151,22 @@ def metric_rows(run_dir: Path, skip_tags=("charts/sps",)) -> list[tuple]:
 
     with open(run_dir / "metrics.csv", newline="") as handle:
         return [(int(r["step"]), r["tag"], r["value"]) for r in csv.DictReader(handle) if r["tag"] not in skip_tags]
+
+
+def straight_and_resumed_runs(tmp_path: Path, train_args: list[str], plugin: str, stop_at: int) -> tuple[list, list]:
+    """Train `train_args` straight, and again stopped by SIGINT right after the checkpoint at
+    `stop_at` then resumed; returns both runs' metric rows (straight, resumed) to compare."""
+    import json
+
+    stopper = write_distribution(tmp_path / "stopper", "rlforge-stopper", {"stopper": "stopper_plugin"}, STOPPER)
+    only_plugin = cli_env(RLFORGE_LOAD_PLUGINS=plugin)
+    straight = run_cli(["train", *train_args, "--run-dir", "straight"], cwd=tmp_path, env=only_plugin)
+    assert straight.returncode == 0, straight.stderr
+    stopped = run_cli(["train", *train_args, "--run-dir", "resumed"], cwd=tmp_path,
+                      env=cli_env(stopper, RLFORGE_LOAD_PLUGINS=f"{plugin},stopper", STOP_AT_STEP=str(stop_at)))
+    assert stopped.returncode == 130, stopped.stderr
+    assert json.loads((tmp_path / "resumed" / "meta.json").read_text())["step"] == stop_at
+    resumed = run_cli(["train", "--resume", "resumed"], cwd=tmp_path, env=only_plugin)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "fresh episodes" not in resumed.stderr
+    return metric_rows(tmp_path / "straight"), metric_rows(tmp_path / "resumed")

@@ -2,9 +2,7 @@
 step N and resumed to 2N, logs exactly the metrics (episode returns, losses, evaluations, bit
 for bit) of a run that trained 2N steps straight."""
 
-import json
-
-from cli_helpers import STOPPER, cli_env, metric_rows, run_cli, write_distribution
+from cli_helpers import straight_and_resumed_runs
 
 N = 600
 SMALL_SAC = ["--algo", "sac", "--env", "Pendulum-v1", "--steps", str(2 * N), "--checkpoint-every", str(N // 2),
@@ -14,20 +12,7 @@ SMALL_SAC = ["--algo", "sac", "--env", "Pendulum-v1", "--steps", str(2 * N), "--
 
 
 def test_stop_at_n_and_resume_to_2n_equals_2n_straight(tmp_path):
-    stopper = write_distribution(tmp_path / "stopper", "rlforge-stopper", {"stopper": "stopper_plugin"}, STOPPER)
-    only_sac = cli_env(RLFORGE_LOAD_PLUGINS="sac")
-    straight = run_cli(["train", *SMALL_SAC, "--run-dir", "straight"], cwd=tmp_path, env=only_sac)
-    assert straight.returncode == 0, straight.stderr
-
-    stopped = run_cli(["train", *SMALL_SAC, "--run-dir", "resumed"], cwd=tmp_path,
-                      env=cli_env(stopper, RLFORGE_LOAD_PLUGINS="sac,stopper", STOP_AT_STEP=str(N)))
-    assert stopped.returncode == 130, stopped.stderr
-    assert json.loads((tmp_path / "resumed" / "meta.json").read_text())["step"] == N
-    resumed = run_cli(["train", "--resume", "resumed"], cwd=tmp_path, env=only_sac)
-    assert resumed.returncode == 0, resumed.stderr
-    assert "fresh episodes" not in resumed.stderr
-
-    expected, got = metric_rows(tmp_path / "straight"), metric_rows(tmp_path / "resumed")
+    expected, got = straight_and_resumed_runs(tmp_path, SMALL_SAC, "sac", stop_at=N)
     tags = {tag for _, tag, _ in expected}
     assert {"charts/episode_return", "losses/critic", "losses/actor", "eval/return_mean"} <= tags
     assert any(step > N for step, tag, _ in expected if tag == "losses/critic")
