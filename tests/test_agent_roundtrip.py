@@ -26,7 +26,8 @@ def build(spec, env_id):
     resolved = resolve(spec, env_id, None, {k: v for k, v in SMALL.items() if k in fields})
     env = EnvAdapter(env_id, 1, seed=0)
     torch.manual_seed(0)
-    agent = spec.agent_factory()(resolved.agent, env.observation_space, env.action_space, num_envs=1, device="cpu")
+    agent = spec.build_agent(resolved.agent, env.observation_space, env.action_space, num_envs=1, device="cpu",
+                             env_id=env_id)
     return agent, env
 
 

@@ -55,3 +55,29 @@ def test_plugin_env_and_gymnasium_ids_are_both_known():
 
 def test_load_resolves_import_strings():
     assert load("os.path:join") is __import__("os").path.join
+
+
+def test_build_agent_passes_env_id_only_to_factories_that_take_it():
+    from rlforge.registry import AlgorithmSpec
+
+    seen = {}
+
+    def with_env_id(config, obs_space, act_space, num_envs=1, device="cpu", env_id=None):
+        seen["with"] = env_id
+
+    def without_env_id(config, obs_space, act_space, num_envs=1, device="cpu"):
+        seen["without"] = "called"
+
+    import sys
+    import types
+
+    module = types.ModuleType("_rlforge_test_factories")
+    module.with_env_id, module.without_env_id = with_env_id, without_env_id
+    sys.modules[module.__name__] = module
+    try:
+        for attr in ("with_env_id", "without_env_id"):
+            spec = AlgorithmSpec(attr, "", ("box",), config="x:y", agent=f"{module.__name__}:{attr}")
+            spec.build_agent(None, None, None, env_id="Pendulum-v1")
+    finally:
+        del sys.modules[module.__name__]
+    assert seen == {"with": "Pendulum-v1", "without": "called"}

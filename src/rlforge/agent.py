@@ -61,7 +61,8 @@ class Policy(nn.Module, ABC):
 
 class Agent(ABC):
     """What an algorithm plugin provides. Built by the engine from
-    (config, observation_space, action_space, num_envs, device).
+    (config, observation_space, action_space, num_envs, device), plus `env_id=` when the
+    agent's __init__ accepts that keyword (for env-specific knowledge such as a known reward).
 
     Attributes the engine reads:
       policy               the Policy used to act (also in evaluation)

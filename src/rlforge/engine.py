@@ -65,8 +65,8 @@ class Engine:
         self.device = resolve_device(run_cfg.device)
         self.env = EnvAdapter(config.env, run_cfg.num_envs, run_cfg.seed, run_cfg.vector_mode, env_spec,
                               run_cfg.max_episode_steps)
-        self.agent: Agent = spec.agent_factory()(config.agent, self.env.observation_space, self.env.action_space,
-                                                 num_envs=run_cfg.num_envs, device=str(self.device))
+        self.agent: Agent = spec.build_agent(config.agent, self.env.observation_space, self.env.action_space,
+                                             num_envs=run_cfg.num_envs, device=str(self.device), env_id=config.env)
         self.collector = Collector(self.env, run_cfg.seed)
         self._eval_env: EnvAdapter | None = None
         self._stop_signal: int | None = None

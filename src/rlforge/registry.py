@@ -24,6 +24,16 @@ def load(import_string: str) -> Any:
     return obj
 
 
+def _accepts_keyword(factory, name: str) -> bool:
+    import inspect
+
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):  # builtins without a signature
+        return False
+    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+
+
 @dataclass
 class AlgorithmSpec:
     """What a plugin tells the core about one algorithm."""
@@ -51,6 +61,16 @@ class AlgorithmSpec:
 
     def agent_factory(self):
         return load(self.agent)
+
+    def build_agent(self, config, observation_space, action_space, num_envs: int = 1, device: str = "cpu",
+                    env_id: str | None = None):
+        """The agent for this algorithm. `env_id` is passed only to factories that take it (model-
+        based agents look up the env's known reward function), so older plugins keep working."""
+        factory = self.agent_factory()
+        kwargs = {"num_envs": num_envs, "device": device}
+        if env_id is not None and _accepts_keyword(factory, "env_id"):
+            kwargs["env_id"] = env_id
+        return factory(config, observation_space, action_space, **kwargs)
 
 
 @dataclass

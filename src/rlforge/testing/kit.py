@@ -639,8 +639,8 @@ class _Checker:
                                   "the saved tensors); a resumed run would restart it from zero")
 
         seed_everything(self.seed + 1)  # a fresh agent with other initial weights
-        fresh = self.spec.agent_factory()(agent.config, engine.env.observation_space, engine.env.action_space,
-                                          num_envs=agent.num_envs, device=str(engine.device))
+        fresh = self.spec.build_agent(agent.config, engine.env.observation_space, engine.env.action_space,
+                                      num_envs=agent.num_envs, device=str(engine.device), env_id=engine.config.env)
         try:
             fresh.load_state_dict(loaded)
         except Exception as exc:
