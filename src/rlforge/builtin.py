@@ -9,7 +9,8 @@ def register_commands(cli):
     from rlforge.commands.listing import config_, list_, plugins
     from rlforge.commands.plugin import plugin
     from rlforge.commands.runs import runs
+    from rlforge.commands.sweep import sweep
     from rlforge.commands.train import train
 
-    for command in (train, eval_, runs, list_, plugins, config_, plugin):
+    for command in (train, eval_, runs, list_, plugins, config_, plugin, sweep):
         cli.add_command(command)
