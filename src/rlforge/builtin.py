@@ -5,12 +5,14 @@ from rlforge.hookspecs import hookimpl
 
 @hookimpl
 def register_commands(cli):
+    from rlforge.commands.compare import compare
     from rlforge.commands.evaluate import eval_
     from rlforge.commands.listing import config_, list_, plugins
+    from rlforge.commands.plot import plot
     from rlforge.commands.plugin import plugin
     from rlforge.commands.runs import runs
     from rlforge.commands.sweep import sweep
     from rlforge.commands.train import train
 
-    for command in (train, eval_, runs, list_, plugins, config_, plugin, sweep):
+    for command in (train, eval_, runs, list_, plugins, config_, plugin, sweep, plot, compare):
         cli.add_command(command)
