@@ -50,3 +50,44 @@ def test_space_kinds():
     env = EnvAdapter("CartPole-v1", num_envs=1)
     assert space_kind(env.action_space) == "discrete" and space_kind(env.observation_space) == "box"
     env.close()
+
+
+def _make_flag_env(length: int):
+    """Reports `flag` = the step count in its info and ends after `length` steps; the reset
+    info reports flag = -1, so a passthrough taken after the autoreset would be caught."""
+    import gymnasium as gym
+
+    class FlagEnv(gym.Env):
+        observation_space = gym.spaces.Box(-1, 1, (1,), np.float32)
+        action_space = gym.spaces.Discrete(2)
+
+        def reset(self, *, seed=None, options=None):
+            super().reset(seed=seed)
+            self.t = 0
+            return np.zeros(1, np.float32), {"flag": -1}
+
+        def step(self, action):
+            self.t += 1
+            return np.zeros(1, np.float32), 0.0, self.t == length, False, {"flag": self.t}
+
+    return FlagEnv()
+
+
+def test_requested_info_entries_pass_through_with_the_last_step_of_ended_episodes():
+    import gymnasium as gym
+
+    from rlforge.collector import Collector
+
+    gym.register("rlforge-test/Flag-v0", entry_point=_make_flag_env, kwargs={"length": 3})
+    try:
+        env = EnvAdapter("rlforge-test/Flag-v0", num_envs=2, seed=0, info_keys=("flag", "absent"))
+        batch = Collector(env, seed=0).collect(lambda obs: np.zeros(2, np.int64), steps=4)
+        assert batch.info["flag"][:, 0].tolist() == [1, 2, 3, 1]  # step 3 ended: its own info, not the reset's -1
+        assert batch.info["absent"].shape == (4, 2) and not batch.info["absent"].any()
+        assert batch.terminated[:, 0].tolist() == [False, False, True, False]
+        assert batch.flat().info["flag"].shape == (8,)
+        assert Collector(EnvAdapter("rlforge-test/Flag-v0", 1, seed=0), 0).collect(
+            lambda obs: np.zeros(1, np.int64), 2).info == {}  # nothing asked, nothing passed
+        env.close()
+    finally:
+        del gym.registry["rlforge-test/Flag-v0"]

@@ -68,6 +68,9 @@ def test_build_agent_passes_env_id_only_to_factories_that_take_it():
     def without_env_id(config, obs_space, act_space, num_envs=1, device="cpu"):
         seen["without"] = "called"
 
+    def forwarding(*args, **kwargs):  # a subclass handing everything to a parent without env_id
+        seen["forwarding"] = sorted(kwargs)
+
     import sys
     import types
 
@@ -75,9 +78,10 @@ def test_build_agent_passes_env_id_only_to_factories_that_take_it():
     module.with_env_id, module.without_env_id = with_env_id, without_env_id
     sys.modules[module.__name__] = module
     try:
-        for attr in ("with_env_id", "without_env_id"):
+        module.forwarding = forwarding
+        for attr in ("with_env_id", "without_env_id", "forwarding"):
             spec = AlgorithmSpec(attr, "", ("box",), config="x:y", agent=f"{module.__name__}:{attr}")
             spec.build_agent(None, None, None, env_id="Pendulum-v1")
     finally:
         del sys.modules[module.__name__]
-    assert seen == {"with": "Pendulum-v1", "without": "called"}
+    assert seen == {"with": "Pendulum-v1", "without": "called", "forwarding": ["device", "num_envs"]}

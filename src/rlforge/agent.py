@@ -7,7 +7,7 @@ functions (rlforge.nn, rlforge.buffers), not in deeper class hierarchies.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -28,14 +28,26 @@ class Transitions:
     next_obs: np.ndarray
     terminated: np.ndarray  # bool [steps, num_envs]: the MDP ended; do not bootstrap
     truncated: np.ndarray  # bool [steps, num_envs]: cut by a time limit; bootstrap
+    # The step-info entries the agent asked for (Agent.info_keys), each [steps, num_envs].
+    # Where an episode ended, the entry is from that episode's last step, not the reset.
+    info: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return self.rewards.size
 
+    def copy(self) -> "Transitions":
+        """An independent copy (arrays and info entries copied)."""
+        arrays = (self.obs, self.actions, self.rewards, self.next_obs, self.terminated, self.truncated)
+        return Transitions(*(a.copy() for a in arrays), info={k: v.copy() for k, v in self.info.items()})
+
     def flat(self) -> "Transitions":
         """The same transitions as one batch of rows, [steps * num_envs, ...]."""
-        return Transitions(*(a.reshape(-1, *a.shape[2:]) for a in (
-            self.obs, self.actions, self.rewards, self.next_obs, self.terminated, self.truncated)))
+        def rows(a: np.ndarray) -> np.ndarray:
+            return a.reshape(-1, *a.shape[2:])
+
+        return Transitions(*(rows(a) for a in (
+            self.obs, self.actions, self.rewards, self.next_obs, self.terminated, self.truncated)),
+            info={key: rows(value) for key, value in self.info.items()})
 
 
 @dataclass
@@ -68,10 +80,13 @@ class Agent(ABC):
       policy               the Policy used to act (also in evaluation)
       steps_per_iteration  engine steps (per env) collected before each `update`
       random_steps         env steps (all envs) taken with uniform random actions first
+      info_keys            step-info entries to pass through in Transitions.info (e.g. the
+                           Atari preprocessing's "life_lost"); missing entries read as 0
     """
 
     steps_per_iteration: int = 1
     random_steps: int = 0
+    info_keys: tuple[str, ...] = ()
 
     def __init__(self, config, observation_space, action_space, num_envs: int = 1, device: str = "cpu"):
         self.config = config

@@ -18,6 +18,7 @@ class Collector:
     def collect(self, act, steps: int) -> Transitions:
         """`steps` steps of every env; `act(obs) -> actions`."""
         obs_seq, action_seq, reward_seq, next_seq, term_seq, trunc_seq = [], [], [], [], [], []
+        info_seq = {key: [] for key in self.env.info_keys}
         self.finished_returns, self.finished_lengths = [], []
         for _ in range(steps):
             actions = act(self.obs)
@@ -28,10 +29,13 @@ class Collector:
             next_seq.append(result.final_obs)
             term_seq.append(result.terminated)
             trunc_seq.append(result.truncated)
+            for key, values in result.info.items():
+                info_seq[key].append(values)
             self.finished_returns += result.episode_returns
             self.finished_lengths += result.episode_lengths
             self.obs = result.obs
-        return Transitions(*(np.stack(seq) for seq in (obs_seq, action_seq, reward_seq, next_seq, term_seq, trunc_seq)))
+        return Transitions(*(np.stack(seq) for seq in (obs_seq, action_seq, reward_seq, next_seq, term_seq, trunc_seq)),
+                           info={key: np.stack(seq) for key, seq in info_seq.items()})
 
     def state_dict(self) -> dict:
         return {"obs": self.obs.copy(), "episode_returns": self.env.episode_returns.copy(),

@@ -67,6 +67,7 @@ class Engine:
                               run_cfg.max_episode_steps)
         self.agent: Agent = spec.build_agent(config.agent, self.env.observation_space, self.env.action_space,
                                              num_envs=run_cfg.num_envs, device=str(self.device), env_id=config.env)
+        self.env.info_keys = tuple(getattr(self.agent, "info_keys", ()))  # known only once the agent exists
         self.collector = Collector(self.env, run_cfg.seed)
         self._eval_env: EnvAdapter | None = None
         self._stop_signal: int | None = None

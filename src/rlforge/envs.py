@@ -75,6 +75,16 @@ class Step:
     final_obs: np.ndarray  # the true next observation of each env (differs from obs where done)
     episode_returns: list[float]  # returns of the episodes that ended this step
     episode_lengths: list[int]
+    info: dict[str, np.ndarray]  # the `info_keys` entries of this step, [num_envs] each
+
+
+def _info_entry(info: dict, key: str, num_envs: int) -> np.ndarray:
+    """A vector env's info entry as an array over envs; zeros where an env did not report it."""
+    values = info.get(key)
+    if values is None:
+        return np.zeros(num_envs)
+    present = info.get("_" + key, np.ones(num_envs, dtype=bool))
+    return np.where(present, values, np.zeros_like(values))
 
 
 class EnvAdapter:
@@ -82,8 +92,9 @@ class EnvAdapter:
 
     def __init__(self, env_id: str, num_envs: int = 1, seed: int = 0, mode: str = "sync",
                  plugin_spec: EnvSpec | None = None, max_episode_steps: int | None = None,
-                 render_mode: str | None = None):
+                 render_mode: str | None = None, info_keys: tuple[str, ...] = ()):
         self.env_id, self.num_envs, self.seed = env_id, num_envs, seed
+        self.info_keys = tuple(info_keys)
         _ensure_registered(plugin_spec)
 
         def factory():
@@ -123,7 +134,20 @@ class EnvAdapter:
                 lengths.append(int(self.episode_lengths[i]))
             self.episode_returns[done] = 0
             self.episode_lengths[done] = 0
-        return Step(obs, rewards.astype(np.float32, copy=False), terminated, truncated, final_obs, returns, lengths)
+        return Step(obs, rewards.astype(np.float32, copy=False), terminated, truncated, final_obs, returns, lengths,
+                    self._step_info(info, done))
+
+    def _step_info(self, info: dict, done: np.ndarray) -> dict[str, np.ndarray]:
+        """The wanted entries of this step's info. Where an env's episode ended, the vector env
+        has already reset it: its entry then comes from the episode's last step (final_info)."""
+        wanted = {}
+        for key in self.info_keys:
+            values = _info_entry(info, key, self.num_envs)
+            if done.any() and "final_info" in info:
+                final = _info_entry(info["final_info"], key, self.num_envs)
+                values = np.where(done, final, values)
+            wanted[key] = values
+        return wanted
 
     def get_state(self) -> list | None:
         """Each env's exact internal state, or None where any env cannot provide one."""

@@ -31,7 +31,9 @@ def _accepts_keyword(factory, name: str) -> bool:
         parameters = inspect.signature(factory).parameters.values()
     except (TypeError, ValueError):  # builtins without a signature
         return False
-    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+    # Only a parameter by that name counts: a **kwargs factory often forwards to a parent that
+    # does not take it.
+    return any(p.name == name for p in parameters)
 
 
 @dataclass

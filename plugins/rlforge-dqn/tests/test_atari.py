@@ -154,3 +154,22 @@ def test_the_buffer_rebuilds_the_real_env_stacks_across_episode_boundaries():
             starts += bool((o == o[-1]).all())
     assert starts > 0
     env.close()
+
+
+def test_the_engine_passes_life_losses_to_the_agent_as_terminals_for_learning():
+    from rlforge.training import build_engine, prepare
+
+    engine = build_engine(*prepare("dqn", PACMAN, None, ["buffer_size=5000", "learning_starts=100000"], {}))
+    try:
+        assert engine.env.info_keys == ("life_lost",)
+        games_over = 0
+        while games_over == 0:
+            batch = engine.collector.collect(lambda obs: engine.env.random_actions(), 100)
+            engine.agent.observe(batch)
+            games_over += int(batch.terminated.sum())
+            assert len(engine.agent.buffer) < 5000, "a random game of MsPacman should end well before 5,000 steps"
+        # two lives lost mid-game plus the end of the game itself, all terminal for learning
+        assert int(engine.agent.buffer.terminal.sum()) == 3
+        assert int(engine.agent.buffer.end.sum()) == 1  # one episode (the whole game) for the statistics
+    finally:
+        engine.close()

@@ -1,7 +1,6 @@
 """The pg, a2c and ppo agents on CartPole's and Pendulum's spaces with made-up experience:
 acting, updates, what the updates use, and the state round trip through a checkpoint."""
 
-import dataclasses
 
 import gymnasium as gym
 import numpy as np
@@ -133,7 +132,7 @@ def test_state_round_trip_through_a_checkpoint(name, kind, tmp_path):
     results = []
     for who in (agent, fresh):
         torch.manual_seed(3)
-        who.observe(Transitions(*(np.array(a, copy=True) for a in dataclasses.astuple(batch))))
+        who.observe(batch.copy())
         results.append(who.update(progress(agent, 3)))
     assert results[0] == pytest.approx(results[1], rel=1e-6, abs=1e-7)
     for a, b in zip(agent.policy.parameters(), fresh.policy.parameters()):

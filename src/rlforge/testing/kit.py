@@ -609,7 +609,7 @@ class _Checker:
         import numpy as np
 
         from rlforge import checkpoint
-        from rlforge.agent import Progress, Transitions
+        from rlforge.agent import Progress
         from rlforge.engine import seed_everything
 
         engine, run = trained.engine, trained.run
@@ -667,7 +667,7 @@ class _Checker:
         progress = Progress(run.step + len(batch), engine.config.run.total_steps + len(batch), run.iteration + 1)
         metrics = []
         for who in (agent, fresh):
-            copy = Transitions(*(np.array(a, copy=True) for a in dataclasses.astuple(batch)))
+            copy = batch.copy()
             seed_everything(self.seed + 2)
             try:
                 who.observe(copy)

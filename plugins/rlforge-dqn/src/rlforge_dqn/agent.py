@@ -156,8 +156,8 @@ class DQNAgent(Agent):
         self.clip_rewards = cfg.clip_rewards if cfg.clip_rewards is not None else kind == "cnn"
         self.steps_per_iteration = 1
         self.random_steps = 0
-        # The step-info entries wanted in Transitions.info, for a core that passes them through
-        # (the Atari preprocessing reports `life_lost`); without it lives are not used.
+        # The step-info entries wanted in Transitions.info (the Atari preprocessing reports
+        # `life_lost`; other envs do not, and it then reads as False).
         self.info_keys = ("life_lost",) if cfg.episodic_life else ()
 
         self.num_actions = int(action_space.n)
@@ -192,10 +192,8 @@ class DQNAgent(Agent):
         life is terminal for learning when `episodic_life` and the env reports `life_lost`."""
         rewards = np.sign(batch.rewards).astype(np.float32) if self.clip_rewards else batch.rewards
         terminal = batch.terminated
-        info = getattr(batch, "info", None)
-        info = info if isinstance(info, dict) else {}
-        if self.config.episodic_life and info.get("life_lost") is not None:
-            terminal = terminal | np.asarray(info["life_lost"], dtype=bool).reshape(terminal.shape)
+        if self.config.episodic_life and "life_lost" in batch.info:
+            terminal = terminal | batch.info["life_lost"].astype(bool).reshape(terminal.shape)
         self.buffer.add(Transitions(batch.obs, batch.actions, rewards, batch.next_obs, batch.terminated,
                                     batch.truncated), terminal)
 
