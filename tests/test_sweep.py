@@ -1,0 +1,195 @@
+"""`rlforge sweep` on the local backend, with the toy algorithm: trials as run directories,
+resume after a stop, a failed trial among finished ones, one-line refusals of bad input."""
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cli_helpers import RLFORGE, cli_env, run_cli, write_distribution
+
+GRID = {"name": "toygrid", "algo": "toy", "envs": ["CartPole-v1"],
+        "set": {"total_steps": 2000, "eval_every": 1000, "eval_episodes": 2, "log_every": 250},
+        "grid": {"rollout": [8, 16], "rate": [0.1, 0.5]}, "seeds": [1, 2]}
+SETTINGS = ["rollout=8,rate=0.1", "rollout=8,rate=0.5", "rollout=16,rate=0.1", "rollout=16,rate=0.5"]
+TRIALS = [f"CartPole-v1/{setting}/s{seed}" for setting in SETTINGS for seed in (1, 2)]
+
+# Fails every run of seed 2 as it starts (unless SWEEP_CRASH is unset): a trial that dies.
+CRASHER = {"crasher_plugin": '''
+    import os
+
+    from rlforge.hookspecs import hookimpl
+
+    @hookimpl
+    def on_train_start(run, agent, config):
+        if os.environ.get("SWEEP_CRASH") and run.seed == 2:
+            raise RuntimeError("seed 2 crashes on purpose")
+'''}
+
+
+def write_sweep(path: Path, **changes) -> Path:
+    path.write_text(yaml.safe_dump({**GRID, **changes}, sort_keys=False))
+    return path
+
+
+def meta(run_dir: Path) -> dict:
+    return json.loads((run_dir / "meta.json").read_text())
+
+
+def check_png(path: Path) -> None:
+    import matplotlib.image
+
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    height, width, _ = matplotlib.image.imread(path).shape
+    assert height > 100 and width > 100
+
+
+def check_sweep_results(tmp_path: Path, folder: Path, env: dict) -> None:
+    """8 finished runs with their grid values, then a PNG plot and a comparison of 4 settings."""
+    for trial in TRIALS:
+        run_dir = folder / trial
+        assert meta(run_dir)["status"] == "finished", trial
+        config = yaml.safe_load((run_dir / "config.yaml").read_text())
+        setting = dict(pair.split("=") for pair in trial.split("/")[1].split(","))
+        assert (config["rollout"], config["rate"], config["seed"]) == (int(setting["rollout"]), float(setting["rate"]),
+                                                                       int(trial[-1]))
+    assert len(list(folder.rglob("meta.json"))) == 8
+
+    plotted = run_cli(["plot", str(folder), "--out", "curves.png", "--smooth", "0.3"], cwd=tmp_path, env=env)
+    assert plotted.returncode == 0, plotted.stderr
+    assert "4 curve(s)" in plotted.stderr
+    check_png(tmp_path / "curves.png")
+
+    table = run_cli(["compare", str(folder)], cwd=tmp_path, env=env)
+    assert table.returncode == 0, table.stderr
+    assert all(setting in table.stdout for setting in SETTINGS) and "IQM" in table.stdout
+    rows = json.loads(run_cli(["compare", str(folder), "--json"], cwd=tmp_path, env=env).stdout)
+    assert sorted(r["setting"] for r in rows) == sorted(SETTINGS)
+    for row in rows:
+        finals = [meta(Path(run))["last_eval"]["return_mean"] for run in row["runs"]]
+        assert row["seeds"] == 2 and row["final_iqm"] == pytest.approx(sum(finals) / 2)  # 2 seeds: IQM = mean
+        assert min(finals) <= row["final_ci"][0] <= row["final_ci"][1] <= max(finals)
+    assert [r["final_iqm"] for r in rows] == sorted((r["final_iqm"] for r in rows), reverse=True)
+
+
+def test_local_sweep_runs_a_grid_over_seeds_and_is_plotted_and_compared(tmp_path, toy_plugin):
+    env = cli_env(toy_plugin)
+    sweep_file = write_sweep(tmp_path / "grid.yaml")
+    done = run_cli(["sweep", str(sweep_file), "--workers", "2"], cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "8 trials (toy), 0 finished already" in " ".join(done.stderr.split())
+    check_sweep_results(tmp_path, tmp_path / "sweeps" / "toygrid", env)
+
+    again = run_cli(["sweep", str(sweep_file)], cwd=tmp_path, env=env)  # nothing left to do
+    assert again.returncode == 0, again.stderr
+    assert "8 finished already, 0 to resume, 0 to run" in " ".join(again.stderr.split())
+
+
+def test_a_stopped_sweep_resumes_only_its_missing_trials(tmp_path, toy_plugin):
+    sweep_file = write_sweep(tmp_path / "grid.yaml", set={**GRID["set"], "total_steps": 12000, "eval_every": 4000,
+                                                         "checkpoint_every": 2000})
+    folder = tmp_path / "sweeps" / "toygrid"
+    process = subprocess.Popen(RLFORGE + ["sweep", str(sweep_file), "--workers", "2"], cwd=tmp_path,
+                               env=cli_env(toy_plugin), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not _midway(folder):
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)  # as `kill` would; running trials checkpoint and stop
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    before = {trial: meta(folder / trial) for trial in TRIALS if (folder / trial / "meta.json").is_file()}
+    finished = [t for t, m in before.items() if m["status"] == "finished"]
+    stopped = [t for t, m in before.items() if m["status"] == "stopped"]
+    assert len(finished) >= 2 and stopped, before
+    assert len(finished) < 8
+
+    resumed = run_cli(["sweep", str(sweep_file), "--workers", "2"], cwd=tmp_path, env=cli_env(toy_plugin))
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{len(finished)} finished already, {len(stopped)} to resume" in " ".join(resumed.stderr.split())
+    after = {trial: meta(folder / trial) for trial in TRIALS}
+    assert all(m["status"] == "finished" and m["step"] == 12000 for m in after.values())
+    for trial in finished:  # untouched
+        assert after[trial] == before[trial]
+    for trial in stopped:  # continued from its checkpoint, not started again
+        assert after[trial]["resumed"] == 1 and after[trial]["started"] == before[trial]["started"]
+    for trial in set(TRIALS) - set(before):
+        assert "resumed" not in after[trial]
+
+
+def _midway(folder: Path) -> bool:
+    """Two trials finished and one running past its first checkpoint."""
+    statuses = []
+    for path in folder.rglob("meta.json"):
+        try:
+            statuses.append((json.loads(path.read_text())["status"], (path.parent / "checkpoints/latest").exists()))
+        except (OSError, ValueError):
+            pass
+    return sum(s == "finished" for s, _ in statuses) >= 2 and ("running", True) in statuses
+
+
+def test_a_failed_trial_is_reported_and_the_others_finish_then_it_is_retried(tmp_path, toy_plugin):
+    crasher = write_distribution(tmp_path / "crasher", "rlforge-crasher", {"crasher": "crasher_plugin"}, CRASHER)
+    sweep_file = write_sweep(tmp_path / "grid.yaml", grid={"rollout": [8]})
+    folder = tmp_path / "sweeps" / "toygrid"
+    failed = run_cli(["sweep", str(sweep_file), "--workers", "1"], cwd=tmp_path,
+                     env=cli_env(toy_plugin, crasher, SWEEP_CRASH="1"))
+    assert failed.returncode == 1
+    assert "failed CartPole-v1 rollout=8 s2 (exit" in " ".join(failed.stderr.split())
+    assert "Traceback" not in failed.stderr  # the trial's traceback is in its log, not the sweep's output
+    assert "seed 2 crashes on purpose" in (folder / "CartPole-v1" / "rollout=8" / "s2.log").read_text()
+    assert meta(folder / "CartPole-v1/rollout=8/s1")["status"] == "finished"
+
+    retried = run_cli(["sweep", str(sweep_file)], cwd=tmp_path, env=cli_env(toy_plugin, crasher))
+    assert retried.returncode == 0, retried.stderr
+    assert "1 finished already, 0 to resume, 1 to run" in " ".join(retried.stderr.split())
+    assert meta(folder / "CartPole-v1/rollout=8/s2")["status"] == "finished"
+
+
+@pytest.mark.parametrize("change, args, message", [
+    ({"grids": {"rate": [0.1]}}, [], "unknown key 'grids' in sweep file"),
+    ({"grid": {"rat": [0.1]}}, [], "unknown config key 'rat'"),
+    ({"grid": {"rate": ["fast"]}}, [], "config key 'rate' expects a number"),
+    ({"algo": "nosuchalgo"}, [], "nosuchalgo"),
+    ({"envs": ["NoSuchEnv-v0"]}, [], "NoSuchEnv-v0"),
+    ({"seeds": "1-x"}, [], "--seeds expects numbers"),
+    ({"samples": {"count": 2, "space": {"rate": {"gaussian": [0, 1]}}}}, [], "distribution of 'rate'"),
+    ({}, ["--backend", "slurm"], "unknown backend 'slurm'"),
+    ({}, ["--address", "auto"], "--address is for the ray backend"),
+    ({}, ["--backend", "ray"], "the ray backend needs Ray"),
+])
+def test_bad_input_is_one_line_and_creates_nothing(tmp_path, toy_plugin, change, args, message):
+    no_ray = write_distribution(tmp_path / "noray", "not-ray", {}, {"ray": "raise ImportError('no ray here')"})
+    sweep_file = write_sweep(tmp_path / "grid.yaml", **change)
+    result = run_cli(["sweep", str(sweep_file), *args], cwd=tmp_path, env=cli_env(toy_plugin, no_ray))
+    assert result.returncode == 2
+    assert result.stderr.startswith("rlforge: error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert message in result.stderr
+    assert not (tmp_path / "sweeps").exists()
+
+
+def test_missing_file_and_a_folder_of_another_sweep_are_refused(tmp_path, toy_plugin):
+    env = cli_env(toy_plugin)
+    missing = run_cli(["sweep", "nowhere.yaml"], cwd=tmp_path, env=env)
+    assert missing.returncode == 2 and "sweep file 'nowhere.yaml' does not exist" in missing.stderr
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("mine")
+    taken = run_cli(["sweep", str(write_sweep(tmp_path / "grid.yaml")), "--out", "taken"], cwd=tmp_path, env=env)
+    assert taken.returncode == 2 and "is not a sweep folder" in taken.stderr
+    assert [p.name for p in (tmp_path / "taken").iterdir()] == ["notes.txt"]
+
+
+def test_dry_run_lists_readable_trial_folders_and_samples_are_reproducible(tmp_path, toy_plugin):
+    env = cli_env(toy_plugin)
+    sweep_file = write_sweep(tmp_path / "grid.yaml", grid={"rollout": [8, 16]}, seeds="1-2",
+                             samples={"count": 2, "seed": 3, "space": {"rate": {"loguniform": [0.01, 0.5]}}})
+    first = run_cli(["sweep", str(sweep_file), "--dry-run"], cwd=tmp_path, env=env)
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert len(lines) == 8 and lines[0].startswith("sweeps/toygrid/CartPole-v1/sample1,rollout=8,rate=0.")
+    assert lines[0].endswith("/s1") and lines[1].endswith("/s2")
+    assert run_cli(["sweep", str(sweep_file), "--dry-run"], cwd=tmp_path, env=env).stdout == first.stdout
+    assert not (tmp_path / "sweeps").exists()
