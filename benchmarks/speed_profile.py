@@ -1,0 +1,187 @@
+"""Where one SAC iteration's time goes, next to the floor (the bare update math in a tight loop).
+
+    python benchmarks/speed_profile.py --env HalfCheetah-v4 --iterations 2000 --threads 1 \
+        [--set compile=true] [--out benchmarks/results/speed_profile_<date>.json]
+
+Builds the engine exactly as `rlforge train --algo sac` does (preset, 1 env), fills the replay
+buffer with `learning_starts` random steps, then times `--iterations` engine iterations piece
+by piece with perf_counter around each part of the loop:
+
+  env step     EnvAdapter.step (MuJoCo plus the adapter's bookkeeping)
+  acting       policy.act on the current observation
+  collect      the rest of Collector.collect (stacking the step into Transitions)
+  observe      agent.observe (normalising actions, the replay buffer's add)
+  sampling     buffer.sample (one index array, five gathers, tensors)
+  critic       _update_critic (target, loss, backward, fused Adam, Polyak update)
+  actor        _update_actor (actor and temperature losses, backward, Adam)
+  metrics      the metric dict of an iteration (one stack and tolist)
+  engine       the engine's per-iteration bookkeeping (episode stats, periodic work)
+
+Then the same number of iterations of `Engine.train`'s real loop (no instrumentation) give
+the actual time per iteration, and the floor: `_update_critic` + `_update_actor` on one fixed
+batch in a tight loop (no env, no sampling, no metrics). Goal: an iteration within 15% of
+env step + floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def build_engine(env_id: str, threads: int, overrides: list[str], total: int):
+    from rlforge.training import build_engine as build, prepare
+
+    sets = [f"torch_threads={threads}", f"total_steps={total}", "eval_every=0", "log_every=1000", *overrides]
+    return build(*prepare("sac", env_id, None, sets, {}))
+
+
+def timed_iterations(engine, n: int) -> dict[str, list[float]]:
+    """n engine iterations with each piece timed separately (same work as Engine.train)."""
+    from rlforge.agent import Progress
+
+    agent, collector, env = engine.agent, engine.collector, engine.env
+    parts = {k: [] for k in ("env_step", "acting", "collect", "observe", "sampling", "critic", "actor", "metrics")}
+    clock = time.perf_counter
+    step = agent.config.learning_starts
+    for _ in range(n):
+        t0 = clock()
+        actions = agent.policy.act(collector.obs)
+        t1 = clock()
+        result = env.step(actions)
+        t2 = clock()
+        from rlforge.agent import Transitions
+        batch = Transitions(collector.obs[None], actions[None], result.rewards[None], result.final_obs[None],
+                            result.terminated[None], result.truncated[None])
+        collector.obs = result.obs
+        t3 = clock()
+        agent.observe(batch)
+        t4 = clock()
+        sample = agent.buffer.sample(agent.config.batch_size)
+        t5 = clock()
+        loss, q_mean = agent._update_critic(sample)
+        t6 = clock()
+        actor_loss, entropy, temperature_loss = agent._update_actor(sample["obs"])
+        t7 = clock()
+        import torch
+        torch.stack([loss, q_mean, actor_loss, entropy, temperature_loss]).tolist()
+        t8 = clock()
+        step += 1
+        for key, a, b in (("acting", t0, t1), ("env_step", t1, t2), ("collect", t2, t3), ("observe", t3, t4),
+                          ("sampling", t4, t5), ("critic", t5, t6), ("actor", t6, t7), ("metrics", t7, t8)):
+            parts[key].append(b - a)
+    del Progress
+    return parts
+
+
+def engine_loop_time(engine, n: int) -> float:
+    """Seconds per iteration of Engine.train's own loop body (collect, observe, update, log)."""
+    from rlforge.agent import Progress
+
+    class Bar:
+        def update(self, *a, **k):
+            pass
+
+    class Logger:
+        def scalars(self, *a, **k):
+            pass
+
+        def scalar(self, *a, **k):
+            pass
+
+    class Run:
+        step = iteration = episodes = 0
+
+    run, bar, logger = Run(), Bar(), Logger()
+    run.step = engine.agent.config.learning_starts + 10_000
+    engine.next_log = run.step + 1000
+    engine.next_eval = engine.next_checkpoint = engine.next_video = 1 << 62
+    engine._window = (time.perf_counter(), run.step)
+    start = time.perf_counter()
+    for _ in range(n):
+        batch = engine.collector.collect(engine._act_fn(run.step), engine.agent.steps_per_iteration)
+        run.step += len(batch)
+        run.iteration += 1
+        engine.agent.observe(batch)
+        metrics = engine.agent.update(Progress(run.step, 1 << 40, run.iteration))
+        engine._log_episodes(run, logger)
+        engine._periodic_work(run, logger, bar, None, metrics)
+    return (time.perf_counter() - start) / n
+
+
+def floor_time(agent, n: int) -> float:
+    """The bare update math: critic + actor (+ target) on one fixed batch, in a tight loop."""
+    batch = agent.buffer.sample(agent.config.batch_size)
+    for _ in range(20):
+        agent._update_critic(batch)
+        agent._update_actor(batch["obs"])
+    start = time.perf_counter()
+    for _ in range(n):
+        agent._update_critic(batch)
+        agent._update_actor(batch["obs"])
+    return (time.perf_counter() - start) / n
+
+
+def env_only_time(engine, n: int) -> float:
+    env = engine.env
+    actions = [env.random_actions() for _ in range(n)]
+    start = time.perf_counter()
+    for a in actions:
+        env.step(a)
+    return (time.perf_counter() - start) / n
+
+
+def fill(engine) -> None:
+    """learning_starts random steps into the buffer, as the engine's warm-up would."""
+    agent = engine.agent
+    batch = engine.collector.collect(lambda obs: engine.env.random_actions(), agent.config.learning_starts)
+    agent.observe(batch)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", default="HalfCheetah-v4")
+    parser.add_argument("--iterations", type=int, default=2000)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--set", action="append", default=[], dest="sets", help="extra SAC/engine config key=value")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+
+    engine = build_engine(args.env, args.threads, args.sets, total=1 << 40)
+    fill(engine)
+    n = args.iterations
+    timed_iterations(engine, min(200, n))  # warm-up (and compilation, where switched on)
+    parts = timed_iterations(engine, n)
+    per_part = {k: 1e3 * statistics.fmean(v) for k, v in parts.items()}
+    loop = 1e3 * engine_loop_time(engine, n)
+    floor = 1e3 * floor_time(engine.agent, n)
+    env_ms = 1e3 * env_only_time(engine, n)
+    instrumented = sum(per_part.values())
+    result = {
+        "command": "python " + " ".join(sys.argv),
+        "date": time.strftime("%Y-%m-%d %H:%M"), "machine": f"{platform.node()} ({os.cpu_count()} cores)",
+        "load_average": os.getloadavg(), "threads": args.threads, "env": args.env, "iterations": n,
+        "ms_per_part": {k: round(v, 3) for k, v in per_part.items()},
+        "ms_instrumented_sum": round(instrumented, 3),
+        "ms_engine_iteration": round(loop, 3),
+        "ms_engine_overhead": round(loop - instrumented, 3),
+        "ms_floor_update": round(floor, 3),
+        "ms_env_step_alone": round(env_ms, 3),
+        "iteration_over_env_plus_floor": round(loop / (floor + env_ms), 3),
+    }
+    print(json.dumps(result, indent=2))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
