@@ -13,6 +13,7 @@ def register_commands(cli):
     from rlforge.commands.runs import runs
     from rlforge.commands.sweep import sweep
     from rlforge.commands.train import train
+    from rlforge.commands.tune import tune
 
-    for command in (train, eval_, runs, list_, plugins, config_, plugin, sweep, plot, compare):
+    for command in (train, eval_, runs, list_, plugins, config_, plugin, sweep, tune, plot, compare):
         cli.add_command(command)
