@@ -7,6 +7,9 @@ A sweep file is YAML (read with yaml.safe_load):
     envs: [CartPole-v0]              # or `env: CartPole-v0`, or taken from `config`
     config: experiments/pg/cartpole  # optional base config, as `rlforge train --config`
     set: {total_steps: 100000}       # fixed overrides for every trial, as --set
+    variants:                        # optional named settings (each a mapping of config values)
+      small_batch: {batch_size: 1000, total_steps: 100000}
+      large_batch: {batch_size: 4000, total_steps: 400000}
     grid:                            # every combination of these values
       reward_to_go: [false, true]
       normalize_advantages: [false, true]
@@ -16,8 +19,8 @@ A sweep file is YAML (read with yaml.safe_load):
       space: {lr: {loguniform: [1.0e-4, 1.0e-2]}, batch_size: {choice: [1000, 2000]}}
     seeds: [1, 2, 3]                 # or "1-5"
 
-Trials are envs x settings x seeds, where settings are the grid's combinations, the random
-samples, or (both given) every grid combination with every sample. Each trial is an ordinary
+Trials are envs x settings x seeds, where settings are every variant combined with every
+grid combination and every random sample (any of the three may be left out). Each trial is an ordinary
 run directory SWEEP_DIR/<env>/<setting>/s<seed>, so `rlforge train --resume`, `rlforge runs`
 and TensorBoard work on it as on any run.
 """
@@ -33,7 +36,7 @@ from pathlib import Path
 from rlforge.config import read_yaml
 from rlforge.errors import ConfigError
 
-TOP_KEYS = {"name", "algo", "env", "envs", "config", "set", "grid", "samples", "seeds", "description"}
+TOP_KEYS = {"name", "algo", "env", "envs", "config", "set", "variants", "grid", "samples", "seeds", "description"}
 SAMPLE_KEYS = {"count", "seed", "space"}
 DISTRIBUTIONS = {"uniform", "loguniform", "int", "choice"}
 
@@ -63,6 +66,7 @@ class SweepSpec:
     fixed: dict
     grid: dict
     samples: dict
+    variants: dict
     seeds: list[int]
     source: str
     settings: list[tuple[str, dict]] = field(default_factory=list)
@@ -74,7 +78,7 @@ class SweepSpec:
     def definition(self) -> dict:
         """What makes two sweep files the same sweep (saved in the sweep folder to check resumes)."""
         return {"algo": self.algo, "envs": self.envs, "config": self.config, "set": self.fixed,
-                "grid": self.grid, "samples": self.samples}
+                "variants": self.variants, "grid": self.grid, "samples": self.samples}
 
 
 def load(path: str | Path) -> SweepSpec:
@@ -100,13 +104,20 @@ def load(path: str | Path) -> SweepSpec:
         if not isinstance(values, list) or not values:
             raise ConfigError(f"grid key {key!r} in {where} must have a non-empty list of values, got {values!r}")
     samples = _mapping(data.get("samples"), "samples", where)
+    variants = _mapping(data.get("variants"), "variants", where)
+    for name, values in variants.items():
+        if not isinstance(values, dict) or not values:
+            raise ConfigError(f"variant {name!r} in {where} must be a non-empty mapping of config values")
     spec = SweepSpec(name=str(data.get("name") or path.stem), algo=data.get("algo"), envs=envs,
-                     config=data.get("config"), fixed=fixed, grid=grid, samples=samples,
+                     config=data.get("config"), fixed=fixed, grid=grid, samples=samples, variants=variants,
                      seeds=parse_seed_list(data.get("seeds", [1]), where), source=str(path))
-    clash = (set(grid) | set(samples.get("space", {}))) & ({"seed"} | set(fixed))
+    swept = [set(grid), set(samples.get("space") or {}), *(set(v) for v in variants.values())]
+    clash = set().union(*swept) & ({"seed"} | set(fixed))
+    clash |= (set(grid) & set(samples.get("space") or {})) | ((set(grid) | set(samples.get("space") or {}))
+                                                             & set().union(*swept[2:]))
     if clash:
-        raise ConfigError(f"{where} sets {sorted(clash)[0]!r} both as a fixed value (or seed) and as a swept one")
-    spec.settings = _settings(grid, _draw_samples(samples, where))
+        raise ConfigError(f"{where} sets {sorted(clash)[0]!r} in two places (set, seed, variants, grid, samples)")
+    spec.settings = _settings(variants, grid, _draw_samples(samples, where))
     return spec
 
 
@@ -179,15 +190,15 @@ def sample_value(dist: dict, rng):
     return float(rng.uniform(args[0], args[1]))
 
 
-def _settings(grid: dict, samples: list[dict]) -> list[tuple[str, dict]]:
+def _settings(variants: dict, grid: dict, samples: list[dict]) -> list[tuple[str, dict]]:
+    """(label, params) of every setting: variants x grid points x samples."""
+    named = [(str(name), dict(values)) for name, values in variants.items()] or [("", {})]
     points = [dict(zip(grid, values)) for values in itertools.product(*grid.values())] if grid else [{}]
+    drawn = [(f"sample{i}", sample) for i, sample in enumerate(samples, 1)] or [("", {})]
     settings = []
-    for point in points:
-        if not samples:
-            settings.append((label(point) or "default", point))
-        for index, sample in enumerate(samples, 1):
-            params = {**point, **sample}
-            settings.append((",".join(filter(None, [f"sample{index}", label(params)])), params))
+    for (variant, base), point, (sample_name, sample) in itertools.product(named, points, drawn):
+        parts = [_safe(variant), sample_name, label(point), label(sample)]
+        settings.append((",".join(p for p in parts if p) or "default", {**base, **point, **sample}))
     return settings
 
 
