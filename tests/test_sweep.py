@@ -157,7 +157,7 @@ def test_a_failed_trial_is_reported_and_the_others_finish_then_it_is_retried(tmp
     ({"envs": ["NoSuchEnv-v0"]}, [], "NoSuchEnv-v0"),
     ({"seeds": "1-x"}, [], "--seeds expects numbers"),
     ({"grid": {}, "samples": {"count": 2, "space": {"rate": {"gaussian": [0, 1]}}}}, [], "distribution of 'rate'"),
-    ({"samples": {"count": 2, "space": {"rate": {"uniform": [0, 1]}}}}, [], "sets 'rate' in two places"),,
+    ({"samples": {"count": 2, "space": {"rate": {"uniform": [0, 1]}}}}, [], "sets 'rate' in two places"),
     ({}, ["--backend", "slurm"], "unknown backend 'slurm'"),
     ({}, ["--address", "auto"], "--address is for the ray backend"),
     ({}, ["--backend", "ray"], "the ray backend needs Ray"),
