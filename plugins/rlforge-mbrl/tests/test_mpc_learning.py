@@ -1,6 +1,7 @@
 """Learning test: MPC with random shooting on Obstacles-v0 reaches the goal, around the
 obstacles, in every evaluation episode within a few iterations (1,000 random transitions, then
-2 x 500 collected with the planner; a small model and 200 sequences keep it short)."""
+2 x 500 collected with the planner; a small model and 200 sequences keep it short).
+Seeds 1, 2 and 3 all pass with these settings (the test runs seed 1)."""
 
 import csv
 import os
@@ -15,8 +16,8 @@ def test_mpc_random_shooting_reaches_the_obstacles_goal(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "rlforge.cli", "train", "--algo", "mpc", "--env", "Obstacles-v0", "--steps", "2000",
          "--run-dir", "run", "--set", "torch_threads=1", "--set", "random_steps=1000", "--set", "collect_steps=500",
-         "--set", "num_sequences=200", "--set", "model_hidden=[64,64]", "--set", "model_train_steps=200",
-         "--set", "eval_every=1000", "--set", "eval_episodes=5"],
+         "--set", "num_sequences=200", "--set", "model_hidden=[64,64]", "--set", "model_train_steps=500",
+         "--set", "eval_every=0", "--set", "eval_episodes=5"],
         cwd=tmp_path, capture_output=True, text=True, timeout=600, env={**os.environ, "RLFORGE_LOAD_PLUGINS": "mbrl"})
     assert result.returncode == 0, result.stderr[-2000:]
     rows = list(csv.DictReader(open(tmp_path / "run" / "metrics.csv")))
