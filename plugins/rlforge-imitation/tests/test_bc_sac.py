@@ -48,3 +48,43 @@ def test_clone_then_fit_critics_then_sac(tmp_path):
     assert agent.refits == 1 and "charts/refits" in metrics  # refit_prob 1: the first SAC iteration re-fits
     agent.config.refit_halflife = 10
     assert agent.refit_probability(20) == pytest.approx(0.25)
+
+
+def _small_agent(tmp_path, **values):
+    rng = np.random.default_rng(0)
+    obs = rng.normal(size=(100, 3)).astype(np.float32)
+    actions = np.tanh(obs[:, :1]).astype(np.float32) * 2
+    ends = np.zeros(100, dtype=bool)
+    ends[-1] = True
+    save_dataset(Dataset(obs, actions, np.zeros(100, np.float32), obs, np.zeros(100, bool), ends, {}), tmp_path / "d.npz")
+    torch.manual_seed(0)
+    config = BCSACConfig(dataset=str(tmp_path / "d.npz"), actor_hidden=[16], critic_hidden=[16], bc_steps=0,
+                         critic_fit_steps=0, batch_size=8, refit_halflife=100, **values)
+    return BCSACAgent(config, spaces.Box(-np.inf, np.inf, (3,), np.float32), spaces.Box(-2.0, 2.0, (1,), np.float32))
+
+
+def test_the_actor_loss_holds_a_decaying_cloning_term_scaled_by_the_q_values(tmp_path):
+    agent = _small_agent(tmp_path, bc_weight=0.5)
+    q = torch.tensor([-4.0, 8.0])  # mean |Q| = 6
+    for step, decay in ((0, 1.0), (100, 0.5), (200, 0.25)):
+        agent.step = step
+        state = agent.rng.bit_generator.state
+        term = agent._actor_regulariser(q)
+        agent.rng.bit_generator.state = state  # the same expert minibatch
+        expected = 0.5 * decay * 6.0 * agent.bc_error(with_log_std=False)
+        assert float(term) == pytest.approx(float(expected), rel=1e-6)
+        assert term.requires_grad  # it trains the actor
+    assert _small_agent(tmp_path, bc_weight=0.0)._actor_regulariser(q) is None
+
+
+def test_sac_adds_the_subclass_term_to_the_actor_loss(tmp_path):
+    """With a large cloning weight, SAC's actor steps move the actor towards the expert; without
+    it they do not."""
+    errors = {}
+    for weight in (0.0, 1000.0):
+        agent = _small_agent(tmp_path, bc_weight=weight, actor_lr=1e-2)
+        before = float(agent.bc_error(with_log_std=False))
+        for _ in range(100):
+            agent._update_actor(agent.expert_obs[:8])
+        errors[weight] = float(agent.bc_error(with_log_std=False)) / before
+    assert errors[1000.0] < 0.3 and errors[0.0] > 0.6, errors

@@ -13,6 +13,11 @@
   4. SAC trains on. In each iteration, with probability refit_prob * 0.5^(step/refit_halflife)
      (drawn from the agent's seeded generator), the actor's step is a behaviour-cloning step on
      an expert minibatch instead of the SAC actor step; the critics update as usual.
+  5. Every SAC actor loss also holds a behaviour-cloning term on an expert minibatch, weighted
+     bc_weight * mean|Q| * 0.5^(step/refit_halflife) (TD3+BC's normalisation: the weight is
+     relative to the scale of the Q-values, whatever the env's reward scale). Without it the
+     actor follows the critics' gradient towards actions they have never seen (they were fitted
+     on the cloned actor's narrow data) and the return collapses within a thousand steps.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ class BCSACAgent(SACAgent):
         self.critics_fitted = config.critic_fit_steps == 0
         self.warmup: list[Transitions] = []  # scaled rows collected before learning_starts
         self.refits = 0
+        self.step = 0
         self.last_metrics: dict[str, float] = {}
 
     def observe(self, batch: Transitions) -> None:
@@ -68,11 +74,18 @@ class BCSACAgent(SACAgent):
 
     # ------------------------------------------------------------------ imitation
 
-    def bc_step(self) -> torch.Tensor:
+    def bc_error(self, with_log_std: bool = True) -> torch.Tensor:
+        """Squared error of the actor's tanh mean to the expert's actions on an expert minibatch
+        (plus its log std's distance to bc_log_std when fitting the exploration noise too)."""
         idx = torch.as_tensor(self.rng.integers(0, len(self.expert_obs), size=self.config.bc_batch_size), device=self.device)
         dist = self.policy.distribution(self.expert_obs[idx])
-        loss = (torch.tanh(dist.mean) - self.expert_actions[idx]).pow(2).mean() \
-            + (dist.log_std - self.config.bc_log_std).pow(2).mean()
+        error = (torch.tanh(dist.mean) - self.expert_actions[idx]).pow(2).mean()
+        if with_log_std:
+            error = error + (dist.log_std - self.config.bc_log_std).pow(2).mean()
+        return error
+
+    def bc_step(self) -> torch.Tensor:
+        loss = self.bc_error()
         self.bc_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.bc_optimizer.step()
@@ -100,8 +113,18 @@ class BCSACAgent(SACAgent):
         self.critics_fitted = True
         return float(loss)
 
+    def decay(self, step: int) -> float:
+        return 0.5 ** (step / self.config.refit_halflife)
+
     def refit_probability(self, step: int) -> float:
-        return self.config.refit_prob * 0.5 ** (step / self.config.refit_halflife)
+        return self.config.refit_prob * self.decay(step)
+
+    def _actor_regulariser(self, q: torch.Tensor) -> torch.Tensor | None:
+        """The behaviour-cloning pull in SAC's actor loss (SACAgent calls this each actor step)."""
+        weight = self.config.bc_weight * self.decay(self.step)
+        if weight <= 0:
+            return None
+        return weight * q.detach().abs().mean() * self.bc_error(with_log_std=False)
 
     # ------------------------------------------------------------------ learning
 
@@ -115,6 +138,7 @@ class BCSACAgent(SACAgent):
 
     def _update(self, progress: Progress) -> dict[str, float]:
         cfg = self.config
+        self.step = progress.step  # for the decaying weight of the actor's behaviour-cloning term
         metrics = {}
         if not self.cloned:
             losses = [self.bc_step() for _ in range(cfg.bc_steps)]
@@ -132,7 +156,8 @@ class BCSACAgent(SACAgent):
             return {**metrics, "losses/critic": float(loss), "charts/q_mean": float(q_mean)}
         refit = self.rng.random() < self.refit_probability(progress.step)
         if not refit:
-            return {**metrics, **{k: float(v) for k, v in super().update(progress).items()}}
+            return {**metrics, **{k: float(v) for k, v in super().update(progress).items()},
+                    "charts/bc_weight": self.config.bc_weight * self.decay(progress.step)}
         # a re-fit iteration: critic steps as usual, then a behaviour-cloning actor step
         for _ in range(self.steps_per_iteration * self.num_envs):
             for _ in range(cfg.updates_per_step):

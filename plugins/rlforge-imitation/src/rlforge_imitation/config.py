@@ -86,7 +86,9 @@ class BCSACConfig(SACConfig):
                                  "cloned actor is frozen)")
     refit_prob: float = option(0.2, "probability that an iteration's actor step is a behaviour-cloning step "
                                     "(re-fit to the expert data) instead of a SAC step, at the start")
-    refit_halflife: int = option(20_000, "environment steps over which refit_prob halves")
+    refit_halflife: int = option(20_000, "environment steps over which refit_prob and bc_weight halve")
+    bc_weight: float = option(0.4, "weight of the behaviour-cloning term in SAC's actor loss, relative to the "
+                                   "mean |Q| (TD3+BC's 1/alpha), decaying like refit_prob; 0: none")
 
     def __post_init__(self):
         super().__post_init__()
@@ -98,5 +100,7 @@ class BCSACConfig(SACConfig):
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not self.bc_lr > 0:
             raise ValueError(f"bc_lr must be positive, got {self.bc_lr}")
+        if self.bc_weight < 0:
+            raise ValueError(f"bc_weight must not be negative, got {self.bc_weight}")
         if not 0.0 <= self.refit_prob <= 1.0:
             raise ValueError(f"refit_prob must be in [0, 1], got {self.refit_prob}")

@@ -249,10 +249,13 @@ class SACAgent(Agent):
             loss = -(score * q).mean() + alpha * log_prob.mean()
         mean_log_prob = log_prob.detach().mean()
         total = loss
+        extra = self._actor_regulariser(q)
+        if extra is not None:
+            total = total + extra
         temperature_loss = None
         if self.temperature_optimizer is not None:
             temperature_loss = -self.log_temperature * (mean_log_prob + self.target_entropy)
-            total = loss + temperature_loss
+            total = total + temperature_loss
             self.temperature_optimizer.zero_grad(set_to_none=True)
         self.actor_optimizer.zero_grad(set_to_none=True)
         total.backward()
@@ -262,6 +265,11 @@ class SACAgent(Agent):
             temperature_loss = temperature_loss.detach()
         self.actor_updates += 1
         return loss.detach(), -mean_log_prob, temperature_loss
+
+    def _actor_regulariser(self, q: torch.Tensor) -> torch.Tensor | None:
+        """An extra term for the actor's loss, for agents building on SAC (imitation-seeded SAC
+        pulls the actor towards the expert). `q` holds the critics' values of the sampled actions."""
+        return None
 
     # ------------------------------------------------------------------ resume
 
