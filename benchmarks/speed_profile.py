@@ -19,8 +19,10 @@ by piece with perf_counter around each part of the loop:
 
 Then the same number of iterations of `Engine.train`'s real loop (no instrumentation) give
 the actual time per iteration, and the floor: `_update_critic` + `_update_actor` on one fixed
-batch in a tight loop (no env, no sampling, no metrics). Goal: an iteration within 15% of
-env step + floor.
+batch in a tight loop (no env, no sampling, no metrics), and the env step alone (random
+actions, in a tight loop). The four measurements alternate in chunks of `--chunk` iterations
+(the machine is shared) and each figure is the median over its chunks. Goal: an iteration
+within 15% of env step + floor.
 """
 
 from __future__ import annotations
@@ -45,20 +47,20 @@ def build_engine(env_id: str, threads: int, overrides: list[str], total: int):
 
 
 def timed_iterations(engine, n: int) -> dict[str, list[float]]:
-    """n engine iterations with each piece timed separately (same work as Engine.train)."""
-    from rlforge.agent import Progress
+    """n engine iterations with each piece timed separately (the work of Engine.train)."""
+    import torch
+
+    from rlforge.agent import Transitions
 
     agent, collector, env = engine.agent, engine.collector, engine.env
     parts = {k: [] for k in ("env_step", "acting", "collect", "observe", "sampling", "critic", "actor", "metrics")}
     clock = time.perf_counter
-    step = agent.config.learning_starts
     for _ in range(n):
         t0 = clock()
         actions = agent.policy.act(collector.obs)
         t1 = clock()
         result = env.step(actions)
         t2 = clock()
-        from rlforge.agent import Transitions
         batch = Transitions(collector.obs[None], actions[None], result.rewards[None], result.final_obs[None],
                             result.terminated[None], result.truncated[None])
         collector.obs = result.obs
@@ -71,14 +73,11 @@ def timed_iterations(engine, n: int) -> dict[str, list[float]]:
         t6 = clock()
         actor_loss, entropy, temperature_loss = agent._update_actor(sample["obs"])
         t7 = clock()
-        import torch
         torch.stack([loss, q_mean, actor_loss, entropy, temperature_loss]).tolist()
         t8 = clock()
-        step += 1
         for key, a, b in (("acting", t0, t1), ("env_step", t1, t2), ("collect", t2, t3), ("observe", t3, t4),
                           ("sampling", t4, t5), ("critic", t5, t6), ("actor", t6, t7), ("metrics", t7, t8)):
             parts[key].append(b - a)
-    del Progress
     return parts
 
 
@@ -120,9 +119,6 @@ def engine_loop_time(engine, n: int) -> float:
 def floor_time(agent, n: int) -> float:
     """The bare update math: critic + actor (+ target) on one fixed batch, in a tight loop."""
     batch = agent.buffer.sample(agent.config.batch_size)
-    for _ in range(20):
-        agent._update_critic(batch)
-        agent._update_actor(batch["obs"])
     start = time.perf_counter()
     for _ in range(n):
         agent._update_critic(batch)
@@ -150,6 +146,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="HalfCheetah-v4")
     parser.add_argument("--iterations", type=int, default=2000)
+    parser.add_argument("--chunk", type=int, default=200, help="iterations per alternating chunk")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--set", action="append", default=[], dest="sets", help="extra SAC/engine config key=value")
     parser.add_argument("--out", type=Path)
@@ -157,14 +154,22 @@ def main() -> None:
 
     engine = build_engine(args.env, args.threads, args.sets, total=1 << 40)
     fill(engine)
-    n = args.iterations
-    timed_iterations(engine, min(200, n))  # warm-up (and compilation, where switched on)
-    parts = timed_iterations(engine, n)
-    per_part = {k: 1e3 * statistics.fmean(v) for k, v in parts.items()}
-    loop = 1e3 * engine_loop_time(engine, n)
-    floor = 1e3 * floor_time(engine.agent, n)
-    env_ms = 1e3 * env_only_time(engine, n)
+    timed_iterations(engine, 200)  # warm-up (and compilation, where switched on)
+    # The machine is shared: the three measurements alternate in chunks, and each figure is
+    # the median over its chunks, so a burst of background load hits all three alike.
+    chunk, chunks = args.chunk, max(1, args.iterations // args.chunk)
+    part_chunks, loop_chunks, floor_chunks, env_chunks = [], [], [], []
+    for _ in range(chunks):
+        parts = timed_iterations(engine, chunk)
+        part_chunks.append({k: 1e3 * statistics.fmean(v) for k, v in parts.items()})
+        loop_chunks.append(1e3 * engine_loop_time(engine, chunk))
+        floor_chunks.append(1e3 * floor_time(engine.agent, chunk))
+        env_chunks.append(1e3 * env_only_time(engine, chunk))
+    per_part = {k: statistics.median(c[k] for c in part_chunks) for k in part_chunks[0]}
+    loop, floor = statistics.median(loop_chunks), statistics.median(floor_chunks)
+    env_ms = statistics.median(env_chunks)
     instrumented = sum(per_part.values())
+    n = chunk * chunks
     result = {
         "command": "python " + " ".join(sys.argv),
         "date": time.strftime("%Y-%m-%d %H:%M"), "machine": f"{platform.node()} ({os.cpu_count()} cores)",

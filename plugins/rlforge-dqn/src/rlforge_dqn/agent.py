@@ -23,7 +23,7 @@ from torch import nn
 
 from rlforge.agent import Agent, Policy, Progress, Transitions
 from rlforge.nn import activation as activation_class
-from rlforge.nn import load_optimizer_state, mlp, optimizer_state, resolve_device
+from rlforge.nn import load_optimizer_state, make_adam, mlp, optimizer_state, resolve_device
 
 from rlforge_dqn.frame_buffer import FrameReplayBuffer
 
@@ -93,6 +93,10 @@ class QNetwork(nn.Module):
         else:
             self.head = mlp(features, head_hidden, num_actions, act)
 
+    def head_device(self) -> torch.device:
+        """The device of the parameters (looked up once per step when acting)."""
+        return self.value[0].weight.device if self.dueling else self.head[0].weight.device
+
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         x = obs.float()
         if self.scale != 1.0:
@@ -118,8 +122,8 @@ class EpsilonGreedyPolicy(Policy):
 
     def greedy(self, obs: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            device = next(self.q.parameters()).device
-            return self.q(torch.as_tensor(obs, device=device)).argmax(-1).cpu().numpy()
+            device = self.q.head_device()
+            return self.q(torch.as_tensor(obs, device=device)).argmax(-1).numpy(force=True)
 
     def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
         if deterministic:
@@ -167,10 +171,7 @@ class DQNAgent(Agent):
         self._params = list(self.q.parameters())
         self._target_params = list(self.target_q.parameters())
         self.policy = EpsilonGreedyPolicy(self.q, self.num_actions, cfg.epsilon_start)
-        try:
-            self.optimizer = torch.optim.Adam(self._params, lr=cfg.lr, eps=cfg.adam_eps, fused=True)
-        except (RuntimeError, TypeError):
-            self.optimizer = torch.optim.Adam(self._params, lr=cfg.lr, eps=cfg.adam_eps, foreach=True)
+        self.optimizer = make_adam(self._params, cfg.lr, eps=cfg.adam_eps)
 
         # The engine seeds torch/numpy/random before building the agent; derive the buffer's
         # sampling seed from torch's seed without drawing from any global stream.
@@ -245,7 +246,7 @@ class DQNAgent(Agent):
         loss.backward()
         values = [loss.detach(), q.detach().mean(), (q.detach() - target).abs().mean()]
         if cfg.max_grad_norm:
-            values.append(torch.nn.utils.clip_grad_norm_(self._params, cfg.max_grad_norm).detach())
+            values.append(torch.nn.utils.clip_grad_norm_(self._params, cfg.max_grad_norm, foreach=True).detach())
         self.optimizer.step()
         self.gradient_steps += 1
         if cfg.target_update == "soft":

@@ -171,28 +171,56 @@ class FrameReplayBuffer:
     def sample(self, batch_size: int) -> dict[str, torch.Tensor]:
         """A uniform batch (with replacement) of n-step transitions as tensors:
         obs, actions, returns, discounts (gamma^k, 0 after a terminal transition), next_obs."""
-        envs = np.empty(0, dtype=np.int64)
-        logical = np.empty(0, dtype=np.int64)
-        total = int(self.filled.sum())
         if self.transitions == 0:
             raise ValueError("cannot sample from an empty replay buffer")
+        envs, logical = self._sample_slots(batch_size)
+        if self.stack == 1 and self.n_step == 1:
+            arrays = self._one_step_batch(envs, logical)
+        else:
+            returns, discounts, bootstrap = self._n_step(envs, logical)
+            slot = self._physical(envs, logical)
+            arrays = {"obs": self._stacks(envs, logical), "actions": self.actions[envs, slot],
+                      "returns": returns, "discounts": discounts, "next_obs": self._stacks(envs, bootstrap)}
+        return {name: torch.from_numpy(np.ascontiguousarray(a)).to(self.device, non_blocking=True)
+                for name, a in arrays.items()}
+
+    def _sample_slots(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """(env, logical slot) of `batch_size` sampleable transitions: slots drawn uniformly
+        over all written ones, redrawing those that cannot be sampled."""
+        total = int(self.filled.sum())
+        ends = np.cumsum(self.filled)
+        envs, logical = [], []
+        wanted = batch_size
         for _ in range(1000):
-            k = self.rng.integers(0, total, size=batch_size - len(envs))
-            cand_envs = np.searchsorted(np.cumsum(self.filled), k, side="right")
-            cand_logical = k - (np.cumsum(self.filled) - self.filled)[cand_envs]
+            k = self.rng.integers(0, total, size=wanted)
+            if self.num_envs == 1:  # no search needed (the usual case, once per gradient step)
+                cand_envs, cand_logical = np.zeros(wanted, dtype=np.int64), k
+            else:
+                cand_envs = np.searchsorted(ends, k, side="right")
+                cand_logical = k - (ends - self.filled)[cand_envs]
             ok = self._valid(cand_envs, cand_logical)
-            envs = np.concatenate([envs, cand_envs[ok]])
-            logical = np.concatenate([logical, cand_logical[ok]])
-            if len(envs) == batch_size:
+            all_ok = ok.all()
+            envs.append(cand_envs if all_ok else cand_envs[ok])
+            logical.append(cand_logical if all_ok else cand_logical[ok])
+            wanted -= len(envs[-1])
+            if wanted == 0:
                 break
         else:
             raise ValueError("the replay buffer holds no transition that can be sampled yet")
-        returns, discounts, bootstrap = self._n_step(envs, logical)
-        slot = self._physical(envs, logical)
-        arrays = {"obs": self._stacks(envs, logical), "actions": self.actions[envs, slot],
-                  "returns": returns, "discounts": discounts, "next_obs": self._stacks(envs, bootstrap)}
-        return {name: torch.from_numpy(np.ascontiguousarray(a)).to(self.device, non_blocking=True)
-                for name, a in arrays.items()}
+        if len(envs) == 1:
+            return envs[0], logical[0]
+        return np.concatenate(envs), np.concatenate(logical)
+
+    def _one_step_batch(self, envs: np.ndarray, logical: np.ndarray) -> dict[str, np.ndarray]:
+        """One-step transitions of single-frame observations: what _n_step and _stacks give
+        for n_step 1 and stack 1, in a handful of array operations."""
+        oldest = np.where(self.filled == self.slots, self.position, 0)[envs]
+        slot = (oldest + logical) % self.slots
+        next_slot = (slot + 1) % self.slots
+        discounts = np.where(self.terminal[envs, slot], np.float32(0.0), np.float32(self.gamma))
+        return {"obs": self.frames[envs, slot], "actions": self.actions[envs, slot],
+                "returns": self.rewards[envs, slot], "discounts": discounts,
+                "next_obs": self.frames[envs, next_slot]}
 
     def _lookahead(self, envs: np.ndarray, logical: np.ndarray):
         """The n slots from each sampled one: physical indices and whether each is written."""
@@ -202,6 +230,8 @@ class FrameReplayBuffer:
         return physical, written
 
     def _valid(self, envs: np.ndarray, logical: np.ndarray) -> np.ndarray:
+        if self.stack == 1 and self.n_step == 1:  # a slot drawn is written; it needs its transition
+            return self.acted[envs, self._physical(envs, logical)]
         physical, written = self._lookahead(envs, logical)
         acted = self.acted[envs[:, None], physical] & written
         stops = (self.terminal[envs[:, None], physical] | self.end[envs[:, None], physical]) & acted

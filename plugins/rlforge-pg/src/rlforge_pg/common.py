@@ -21,7 +21,7 @@ from gymnasium import spaces
 from torch import nn
 
 from rlforge.agent import Policy
-from rlforge.nn import mlp
+from rlforge.nn import make_adam, mlp
 
 LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 HALF_LOG_2PIE = 0.5 * math.log(2.0 * math.pi * math.e)
@@ -241,11 +241,7 @@ def check_spaces(observation_space, action_space) -> None:
 
 
 def adam(params, lr: float, eps: float = 1e-8) -> torch.optim.Optimizer:
-    params = list(params)
-    try:
-        return torch.optim.Adam(params, lr=lr, eps=eps, fused=True)
-    except (RuntimeError, TypeError):
-        return torch.optim.Adam(params, lr=lr, eps=eps, foreach=True)
+    return make_adam(params, lr, eps=eps)
 
 
 def clip_grad(params: list[torch.Tensor], max_norm: float | None) -> torch.Tensor | None:

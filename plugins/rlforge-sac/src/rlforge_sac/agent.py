@@ -110,13 +110,20 @@ class SACPolicy(Policy):
     forward = distribution
 
     def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
+        # The same numbers (and the same draw from torch's generator) as distribution(x).rsample()
+        # or .mode, without building the distribution: acting runs once per env step.
         with torch.inference_mode():
             n = len(obs)
             x = torch.as_tensor(obs, dtype=torch.float32, device=self.action_scale.device).reshape(n, -1)
-            dist = self.distribution(x)
-            squashed = dist.mode if deterministic else dist.rsample()
-            actions = torch.clamp(squashed * self.action_scale + self.action_bias, self.action_low, self.action_high)
-            return actions.cpu().numpy().reshape(n, *self.action_shape)
+            mean, log_std = self.net(x).chunk(2, dim=-1)
+            if deterministic:
+                squashed = torch.tanh(mean)
+            else:
+                std = log_std.clamp(self.log_std_min, self.log_std_max).exp()
+                noise = torch.randn(mean.shape, dtype=mean.dtype, device=mean.device)
+                squashed = torch.tanh(mean + std * noise)
+            actions = squashed.mul_(self.action_scale).add_(self.action_bias).clamp_(self.action_low, self.action_high)
+            return actions.numpy(force=True).reshape(n, *self.action_shape)
 
 
 # ----------------------------------------------------------------------------- agent
@@ -235,9 +242,9 @@ class SACAgent(Agent):
         dist = self.policy.distribution(obs)
         if cfg.actor_gradient == "reparametrize":
             actions, log_prob = dist.rsample_with_log_prob(shape)
-            self.critic.requires_grad_(False)  # gradients flow through the critic to the actions only
+            _set_requires_grad(self._critic_params, False)  # gradients flow through the critic to the actions only
             q = combine_critics(q_values(self.critic, obs_s, actions), cfg.actor_q)
-            self.critic.requires_grad_(True)
+            _set_requires_grad(self._critic_params, True)
             loss = (alpha * log_prob - q).mean()
         else:
             with torch.no_grad():
@@ -305,6 +312,12 @@ class SACAgent(Agent):
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _set_requires_grad(params: list[torch.Tensor], flag: bool) -> None:
+    """Module.requires_grad_ walks the module tree on every call; the list is enough."""
+    for p in params:
+        p.requires_grad_(flag)
 
 
 def _check_spaces(observation_space, action_space) -> None:
