@@ -355,6 +355,19 @@ def parse_steps(text: str | None) -> dict:
     return out
 
 
+def parse_sets(pairs: list[str], algo: str) -> dict:
+    """--set dqn.train_freq=4 --set sac.batch_size=512: the ones for `algo`, values as JSON."""
+    out = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        owner, _, key = name.partition(".")
+        if owner == algo:
+            if key not in SETTINGS[algo]:
+                raise SystemExit(f"error: {algo} has no setting {key!r}; settings: {', '.join(SETTINGS[algo])}")
+            out[key] = json.loads(value)
+    return out
+
+
 def versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -373,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", help="timed env steps per algorithm, e.g. sac=3000,dqn=20000,ppo=51200 "
                                         "(after learning starts for sac and dqn; the whole budget for ppo)")
+    parser.add_argument("--set", action="append", default=[], dest="sets", metavar="ALGO.KEY=VALUE",
+                        help="change a shared setting on both sides, e.g. dqn.train_freq=4 (a JSON value)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads on both sides")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--sides", default="rlforge,sb3", help="rlforge,sb3 or one of them")
@@ -411,6 +426,7 @@ def main(argv: list[str] | None = None) -> int:
         s = {**SETTINGS[algo], **(TINY[algo] if args.tiny else {})}
         if algo in steps:
             s["steps"] = steps[algo]
+        s.update(parse_sets(args.sets, algo))
         results[algo] = bench(algo, s, args.repeats, sides, args.threads, args.device, workdir)
         results[algo]["load_average_after"] = list(os.getloadavg())
         if algo == "sac" and args.device == "cuda":

@@ -17,6 +17,8 @@ class Collector:
 
     def collect(self, act, steps: int) -> Transitions:
         """`steps` steps of every env; `act(obs) -> actions`."""
+        if steps == 1:
+            return self._one_step(act)
         obs_seq, action_seq, reward_seq, next_seq, term_seq, trunc_seq = [], [], [], [], [], []
         info_seq = {key: [] for key in self.env.info_keys}
         self.finished_returns, self.finished_lengths = [], []
@@ -36,6 +38,19 @@ class Collector:
             self.obs = result.obs
         return Transitions(*(np.stack(seq) for seq in (obs_seq, action_seq, reward_seq, next_seq, term_seq, trunc_seq)),
                            info={key: np.stack(seq) for key, seq in info_seq.items()})
+
+    def _one_step(self, act) -> Transitions:
+        """One step of every env, each array given its leading steps axis as a view: off-policy
+        agents collect one step per iteration, and stacking would copy seven small arrays each
+        time. The env adapter returns fresh arrays every step, so nothing here is overwritten."""
+        actions = np.asarray(act(self.obs))
+        result = self.env.step(actions)
+        self.finished_returns, self.finished_lengths = list(result.episode_returns), list(result.episode_lengths)
+        batch = Transitions(self.obs[None], actions[None], result.rewards[None], result.final_obs[None],
+                            result.terminated[None], result.truncated[None],
+                            info={key: np.asarray(values)[None] for key, values in result.info.items()})
+        self.obs = result.obs
+        return batch
 
     def state_dict(self) -> dict:
         return {"obs": self.obs.copy(), "episode_returns": self.env.episode_returns.copy(),
