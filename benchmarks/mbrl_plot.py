@@ -18,8 +18,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 RESULTS = Path(__file__).parent / "results"
 FIGURES = {
     "mbrl_halfcheetah_planners.png": ("HalfCheetah-v4 MPC (200-step episodes): planners",
-                                      {"random shooting, 1000 sequences": "mbrl_halfcheetah_random",
-                                       "CEM, 4 x 250 sequences": "mbrl_halfcheetah_cem250"}),
+                                      {"random shooting, 500 sequences": "mbrl_halfcheetah_random",
+                                       "CEM, 4 x 125 sequences": "mbrl_halfcheetah_cem"}),
     "mbrl_halfcheetah_sac_dyna_mbpo.png": ("HalfCheetah-v4: SAC vs Dyna vs MBPO",
                                            {"SAC (rollout 0)": "mbrl_halfcheetah_sac",
                                             "Dyna (rollout 1)": "mbrl_halfcheetah_dyna",
@@ -34,8 +34,32 @@ FIGURES = {
 }
 
 
+def bars(png: str, title: str, runs: dict) -> None:
+    """Final evaluation returns as bars (runs with a single, final evaluation)."""
+    found = {label: json.loads((RESULTS / f"{name}.json").read_text())["final_eval_return"]
+             for label, name in runs.items() if (RESULTS / f"{name}.json").exists()}
+    if not found:
+        return
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    ax.barh(list(found), list(found.values()), color="C0")
+    for i, value in enumerate(found.values()):
+        ax.text(value, i, f" {value:.1f}", va="center", ha="right" if value < 0 else "left", color="white")
+    ax.set_xlabel("final evaluation return (mean over episodes)")
+    ax.set_title(title)
+    ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(RESULTS / png, dpi=100)
+    plt.close(fig)
+    print("wrote", RESULTS / png)
+
+
 def main() -> None:
     for png, (title, runs) in FIGURES.items():
+        curves = [json.loads((RESULTS / f"{n}.json").read_text())["eval_curve"]
+                  for n in runs.values() if (RESULTS / f"{n}.json").exists()]
+        if all(len(c) == 1 for c in curves):  # one final evaluation per run: bars
+            bars(png, title, runs)
+            continue
         fig, ax = plt.subplots(figsize=(6.5, 4))
         drawn = 0
         for label, name in runs.items():

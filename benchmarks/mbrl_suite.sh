@@ -23,24 +23,33 @@ if [[ $group == obstacles || $group == all ]]; then  # problems 2-3, with 200 se
     run mbrl_obstacles_multi_iter mpc Obstacles-v0 8000 -- --config experiments/mbrl/obstacles_multi_iter \
         --set num_sequences=200 --set eval_episodes=5
 fi
-if [[ $group == cem || $group == all ]]; then  # problem 5, shortened: 200-step episodes, 3 fits, CEM at equal evaluations
-    short=(--set random_steps=5000 --set collect_steps=1250 --set model_train_steps=500 --set max_episode_steps=200
-           --set eval_every=2500 --set eval_episodes=3)
-    run mbrl_halfcheetah_random mpc HalfCheetah-v4 7500 -- --config experiments/mbrl/halfcheetah_random_5iter "${short[@]}"
-    run mbrl_halfcheetah_cem250 mpc HalfCheetah-v4 7500 -- --config experiments/mbrl/halfcheetah_cem "${short[@]}" \
-        --set num_sequences=250
+if [[ $group == cem || $group == all ]]; then  # problem 5, shortened: 200-step episodes, 3 fits, 500 sequences
+    # per plan for random shooting and 4 x 125 for CEM (the same number of evaluations)
+    short=(--set random_steps=5000 --set collect_steps=500 --set model_train_steps=500 --set max_episode_steps=200
+           --set num_sequences=500 --set eval_every=0 --set eval_episodes=3)
+    run mbrl_halfcheetah_random mpc HalfCheetah-v4 6000 -- --config experiments/mbrl/halfcheetah_random_5iter "${short[@]}" &
+    run mbrl_halfcheetah_cem mpc HalfCheetah-v4 6000 -- --config experiments/mbrl/halfcheetah_cem "${short[@]}" \
+        --set num_sequences=125
+    wait
 fi
-if [[ $group == mbpo || $group == all ]]; then  # problem 6, shortened: 15,000 env steps, the model refitted every 1,000
-    short=(--set eval_every=2500 --set model_train_every=1000 --set model_train_steps=300)
-    for variant in sac dyna mbpo; do
-        run "mbrl_halfcheetah_$variant" mbpo HalfCheetah-v4 15000 -- --config "experiments/mbrl/halfcheetah_$variant" "${short[@]}"
-    done
+if [[ $group == mbpo || $group == all ]]; then  # problem 6, shortened: 10,000 env steps, the model refitted every 1,000
+    short=(--set eval_every=1000 --set model_train_every=1000 --set model_train_steps=300)
+    run mbrl_halfcheetah_sac mbpo HalfCheetah-v4 10000 -- --config experiments/mbrl/halfcheetah_sac "${short[@]}" &
+    run mbrl_halfcheetah_dyna mbpo HalfCheetah-v4 10000 -- --config experiments/mbrl/halfcheetah_dyna "${short[@]}"
+    wait
+    run mbrl_halfcheetah_mbpo mbpo HalfCheetah-v4 10000 -- --config experiments/mbrl/halfcheetah_mbpo "${short[@]}"
 fi
-if [[ $group == reacher || $group == all ]]; then  # problem 4, shortened: 2,000 random steps, 4 fits of 500 collected steps
-    short=(--set random_steps=2000 --set collect_steps=500 --set model_train_steps=300 --set eval_every=1000
+if [[ $group == reacher || $group == all ]]; then  # problem 4, shortened: 2,000 random steps, then 3 x 500 collected,
+    # 300 model steps per fit, one final evaluation of 5 episodes; two runs at a time
+    short=(--set random_steps=2000 --set collect_steps=500 --set model_train_steps=300 --set eval_every=0
            --set eval_episodes=5)
-    for variant in "" _ensemble1 _ensemble5 _sequences100 _horizon5 _horizon30; do
-        run "mbrl_reacher_ablation$variant" mpc Reacher-v4 3500 -- --config "experiments/mbrl/reacher_ablation$variant" "${short[@]}"
+    IFS='|' read -ra pairs <<< "${REACHER_PAIRS:-base _ensemble1|_sequences100 _horizon30|_ensemble5 _horizon5}"
+    for pair in "${pairs[@]}"; do
+        for variant in $pair; do
+            [[ $variant == base ]] && variant=""
+            run "mbrl_reacher_ablation$variant" mpc Reacher-v4 3500 -- --config "experiments/mbrl/reacher_ablation$variant" "${short[@]}" &
+        done
+        wait
     done
 fi
 if [[ $group == plan_time || $group == all ]]; then
