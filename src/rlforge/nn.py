@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -176,6 +177,35 @@ def make_adam(params, lr: float, **kwargs) -> torch.optim.Optimizer:
         return LeanFusedAdam(params, lr=lr, **kwargs)
     except (RuntimeError, TypeError):
         return torch.optim.Adam(params, lr=lr, foreach=True, **kwargs)
+
+
+def maybe_compile(fn, enabled: bool):
+    """`fn` through torch.compile when `enabled`; `fn` itself (with one warning) where
+    torch.compile is missing or fails on a call. Random draws inside use torch's own
+    generator (inductor's fallback_random), so a compiled run stays seeded and resumable."""
+    if not enabled:
+        return fn
+    try:
+        import torch._inductor.config as inductor_config
+
+        inductor_config.fallback_random = True
+        compiled = torch.compile(fn)
+    except Exception as exc:  # no inductor, or an unsupported Python
+        warnings.warn(f"torch.compile is unavailable ({exc}); running eagerly", stacklevel=2)
+        return fn
+    current = [compiled]
+
+    def call(*args, **kwargs):
+        if current[0] is fn:
+            return fn(*args, **kwargs)
+        try:
+            return compiled(*args, **kwargs)
+        except Exception as exc:  # e.g. no C++ compiler: the eager function gives the same numbers' math
+            warnings.warn(f"torch.compile failed ({type(exc).__name__}: {exc}); running eagerly", stacklevel=2)
+            current[0] = fn
+            return fn(*args, **kwargs)
+
+    return call
 
 
 def optimizer_state(optimizer: torch.optim.Optimizer) -> dict:

@@ -20,8 +20,8 @@ from gymnasium import spaces
 
 from rlforge.agent import Agent, Policy, Progress, Transitions
 from rlforge.buffers import ReplayBuffer
-from rlforge.nn import (SquashedNormal, ensemble_mlp, load_optimizer_state, make_adam, mlp, optimizer_state,
-                        resolve_device, squashed_log_prob)
+from rlforge.nn import (SquashedNormal, ensemble_mlp, load_optimizer_state, make_adam, maybe_compile, mlp,
+                        optimizer_state, resolve_device, squashed_log_prob)
 
 # ----------------------------------------------------------------------------- math
 
@@ -169,6 +169,10 @@ class SACAgent(Agent):
         self._np_bias = (action_space.high + action_space.low).astype(np.float64).reshape(-1) / 2.0
         self.critic_updates = 0
         self.actor_updates = 0
+        # The loss math, torch.compile'd with compile_update (eager where compiling fails).
+        compile_update = bool(getattr(cfg, "compile_update", False))
+        self._critic_losses = maybe_compile(self._critic_loss_math, compile_update)
+        self._actor_losses = maybe_compile(self._actor_loss_math, compile_update)
 
     # ------------------------------------------------------------------ experience
 
@@ -210,6 +214,16 @@ class SACAgent(Agent):
         return dict(zip(names, torch.stack(values).tolist()))
 
     def _update_critic(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        per_critic, q = self._critic_losses(batch)
+        self.critic_optimizer.zero_grad(set_to_none=True)
+        per_critic.sum().backward()  # each critic gets the gradient of its own MSE
+        self.critic_optimizer.step()
+        self.critic_updates += 1
+        self._update_target()
+        return per_critic.detach().mean(), q.detach().mean()
+
+    def _critic_loss_math(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each critic's MSE to the soft Bellman target [n_critics], and the Q-values [n_critics, B]."""
         cfg = self.config
         with torch.no_grad():
             next_actions, next_log_prob = self.policy.distribution(batch["next_obs"]).rsample_with_log_prob()
@@ -217,13 +231,7 @@ class SACAgent(Agent):
             target = critic_target(next_q, batch["rewards"], batch["terminated"], cfg.gamma, next_log_prob,
                                    self.log_temperature.exp(), cfg.backup, cfg.backup_entropy, cfg.redq_subset)
         q = q_values(self.critic, batch["obs"], batch["actions"])  # [n_critics, B]
-        per_critic = (q - target).pow(2).mean(-1)
-        self.critic_optimizer.zero_grad(set_to_none=True)
-        per_critic.sum().backward()  # each critic gets the gradient of its own MSE
-        self.critic_optimizer.step()
-        self.critic_updates += 1
-        self._update_target()
-        return per_critic.detach().mean(), q.detach().mean()
+        return (q - target).pow(2).mean(-1), q
 
     def _update_target(self) -> None:
         cfg = self.config
@@ -234,26 +242,10 @@ class SACAgent(Agent):
                 torch._foreach_copy_(self._target_params, self._critic_params)
 
     def _update_actor(self, obs: torch.Tensor):
-        cfg = self.config
-        samples = cfg.actor_samples
-        shape = () if samples == 1 else (samples,)
-        obs_s = obs if samples == 1 else obs.expand(samples, *obs.shape)
         alpha = self.log_temperature.detach().exp()
-        dist = self.policy.distribution(obs)
-        if cfg.actor_gradient == "reparametrize":
-            actions, log_prob = dist.rsample_with_log_prob(shape)
-            _set_requires_grad(self._critic_params, False)  # gradients flow through the critic to the actions only
-            q = combine_critics(q_values(self.critic, obs_s, actions), cfg.actor_q)
-            _set_requires_grad(self._critic_params, True)
-            loss = (alpha * log_prob - q).mean()
-        else:
-            with torch.no_grad():
-                noise = torch.randn(shape + dist.mean.shape, dtype=dist.mean.dtype, device=dist.mean.device)
-                pre_tanh = dist.mean + dist.std * noise
-                q = combine_critics(q_values(self.critic, obs_s, torch.tanh(pre_tanh)), cfg.actor_q)
-            score = squashed_log_prob(pre_tanh, dist.mean, dist.log_std)
-            _, log_prob = dist.rsample_with_log_prob()  # reparametrised entropy estimate
-            loss = -(score * q).mean() + alpha * log_prob.mean()
+        _set_requires_grad(self._critic_params, False)  # gradients flow through the critic to the actions only
+        loss, log_prob, q = self._actor_losses(obs, alpha)
+        _set_requires_grad(self._critic_params, True)
         mean_log_prob = log_prob.detach().mean()
         total = loss
         extra = self._actor_regulariser(q)
@@ -272,6 +264,27 @@ class SACAgent(Agent):
             temperature_loss = temperature_loss.detach()
         self.actor_updates += 1
         return loss.detach(), -mean_log_prob, temperature_loss
+
+    def _actor_loss_math(self, obs: torch.Tensor, alpha: torch.Tensor):
+        """The actor's loss, the log-probabilities of its sampled actions and the critics' values of them."""
+        cfg = self.config
+        samples = cfg.actor_samples
+        shape = () if samples == 1 else (samples,)
+        obs_s = obs if samples == 1 else obs.expand(samples, *obs.shape)
+        dist = self.policy.distribution(obs)
+        if cfg.actor_gradient == "reparametrize":
+            actions, log_prob = dist.rsample_with_log_prob(shape)
+            q = combine_critics(q_values(self.critic, obs_s, actions), cfg.actor_q)
+            loss = (alpha * log_prob - q).mean()
+        else:
+            with torch.no_grad():
+                noise = torch.randn(shape + dist.mean.shape, dtype=dist.mean.dtype, device=dist.mean.device)
+                pre_tanh = dist.mean + dist.std * noise
+                q = combine_critics(q_values(self.critic, obs_s, torch.tanh(pre_tanh)), cfg.actor_q)
+            score = squashed_log_prob(pre_tanh, dist.mean, dist.log_std)
+            _, log_prob = dist.rsample_with_log_prob()  # reparametrised entropy estimate
+            loss = -(score * q).mean() + alpha * log_prob.mean()
+        return loss, log_prob, q
 
     def _actor_regulariser(self, q: torch.Tensor) -> torch.Tensor | None:
         """An extra term for the actor's loss, for agents building on SAC (imitation-seeded SAC

@@ -65,6 +65,11 @@ class SACConfig:
     tau: float = option(0.005, "Polyak rate of soft target updates")
     target_period: int = option(1000, "critic updates between hard target copies")
 
+    # speed
+    compile_update: bool = option(
+        False, "torch.compile the critic and actor loss math (eager where compiling fails); off by default: "
+               "slower than eager on a 2-core CPU (docs/performance.md)")
+
     def __post_init__(self):
         for name in ("actor_hidden", "critic_hidden"):
             widths = getattr(self, name)
