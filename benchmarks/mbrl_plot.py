@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 FIGURES = {
-    "mbrl_halfcheetah_planners.png": ("HalfCheetah-v4 MPC (200-step episodes): planners",
+    "mbrl_halfcheetah_planners.png": ("HalfCheetah-v4 MPC planners (200-step episodes)",
                                       {"random shooting, 500 sequences": "mbrl_halfcheetah_random",
                                        "CEM, 4 x 125 sequences": "mbrl_halfcheetah_cem"}),
     "mbrl_halfcheetah_sac_dyna_mbpo.png": ("HalfCheetah-v4: SAC vs Dyna vs MBPO",
@@ -40,10 +40,11 @@ def bars(png: str, title: str, runs: dict) -> None:
              for label, name in runs.items() if (RESULTS / f"{name}.json").exists()}
     if not found:
         return
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig, ax = plt.subplots(figsize=(7.5, 0.6 * len(found) + 1.5))
     ax.barh(list(found), list(found.values()), color="C0")
     for i, value in enumerate(found.values()):
-        ax.text(value, i, f" {value:.1f}", va="center", ha="right" if value < 0 else "left", color="white")
+        ax.text(0, i, f" {value:.1f} ", va="center", ha="left" if value < 0 else "right", color="black")
+    ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("final evaluation return (mean over episodes)")
     ax.set_title(title)
     ax.invert_yaxis()
