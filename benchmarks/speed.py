@@ -4,6 +4,7 @@ same hyperparameters and thread count; median ratios printed and written as JSON
     python benchmarks/speed.py --algos sac,ppo,dqn --repeats 3 --threads 1 \
         --out benchmarks/results/speed_<date>.json
     python benchmarks/speed.py --device cuda --algos sac     # GPU figures, where there is a GPU
+    python benchmarks/speed.py --algos dqn --set dqn.train_freq=4 --steps dqn=10000
 
   sac  HalfCheetah-v4: env steps/s after learning starts (batch 256, 2x256 networks, one
        critic and one actor update per env step), then the deterministic evaluation return.
@@ -431,13 +432,19 @@ def main(argv: list[str] | None = None) -> int:
         results[algo]["load_average_after"] = list(os.getloadavg())
         if algo == "sac" and args.device == "cuda":
             results[algo]["cuda_updates"] = cuda_updates(s, 200 if args.tiny else args.cuda_updates)
+        write(results, args.out)  # after each algorithm: a long run stopped later keeps what it measured
     results["_meta"]["load_average_after"] = list(os.getloadavg())
     print_table(results)
+    write(results, args.out)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2) + "\n")
         print(f"\nwrote {args.out}")
     return 0
+
+
+def write(results: dict, out: Path | None) -> None:
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2) + "\n")
 
 
 def _has_sb3() -> bool:
