@@ -63,3 +63,35 @@ def test_missing_sb3_names_the_bench_extra(monkeypatch, capsys):
     monkeypatch.setattr(speed, "_has_sb3", lambda: False)
     assert speed.main(["--algos", "dqn", "--tiny"]) == 2
     assert "bench extra" in capsys.readouterr().err
+
+
+def test_lean_fused_adam_gives_torchs_fused_adam_numbers_and_state():
+    """The speed work's Adam (rlforge.nn.make_adam) is torch's fused Adam with a leaner step:
+    the same parameters after many steps, and the same state after a save and load."""
+    import torch
+
+    from rlforge.nn import load_optimizer_state, make_adam, mlp, optimizer_state
+
+    def train(make, steps, net=None, state=None):
+        torch.manual_seed(0)
+        net = net or mlp(8, [32, 32], 4)
+        opt = make(net.parameters())
+        if state is not None:
+            load_optimizer_state(opt, state)
+        x = torch.randn(64, 8, generator=torch.Generator().manual_seed(1))
+        for _ in range(steps):
+            loss = net(x).pow(2).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return net, opt
+
+    reference, _ = train(lambda p: torch.optim.Adam(p, lr=1e-3, fused=True), 60)
+    lean, _ = train(lambda p: make_adam(p, 1e-3), 60)
+    half, opt = train(lambda p: make_adam(p, 1e-3), 30)
+    saved, weights = optimizer_state(opt), {k: v.clone() for k, v in half.state_dict().items()}
+    resumed = mlp(8, [32, 32], 4)
+    resumed.load_state_dict(weights)
+    resumed, _ = train(lambda p: make_adam(p, 1e-3), 30, resumed, saved)
+    for a, b, c in zip(reference.parameters(), lean.parameters(), resumed.parameters()):
+        assert torch.equal(a, b) and torch.equal(b, c)
