@@ -88,12 +88,3 @@ def test_sac_adds_the_subclass_term_to_the_actor_loss(tmp_path):
             agent._update_actor(agent.expert_obs[:8])
         errors[weight] = float(agent.bc_error(with_log_std=False)) / before
     assert errors[1000.0] < 0.3 and errors[0.0] > 0.6, errors
-
-
-def test_cloning_targets_are_clipped_inside_the_bounds(tmp_path):
-    # the dataset's expert actions reach 2 tanh(|obs| up to ~3): near the [-2, 2] bounds
-    assert _small_agent(tmp_path).expert_actions.abs().max() > 0.95
-    clipped = _small_agent(tmp_path, bc_action_clip=0.9).expert_actions
-    assert clipped.abs().max() == pytest.approx(0.9)
-    with pytest.raises(ValueError, match="bc_action_clip"):
-        BCSACConfig(dataset="x", bc_action_clip=0.0)

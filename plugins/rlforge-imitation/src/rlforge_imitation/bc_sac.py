@@ -53,10 +53,7 @@ class BCSACAgent(SACAgent):
                                f"{data.actions.shape[1:]}; the env has {observation_space.shape} and {action_space.shape}")
         self.expert_obs = torch.as_tensor(data.obs.reshape(len(data), -1), dtype=torch.float32, device=self.device)
         scaled = (data.actions.reshape(len(data), -1) - self._np_bias) / self._np_scale
-        # Targets at the bounds would saturate the actor's tanh, where no gradient but the
-        # entropy term's reaches it; bc_action_clip keeps the cloned actions inside.
-        limit = config.bc_action_clip
-        self.expert_actions = torch.as_tensor(np.clip(scaled, -limit, limit), dtype=torch.float32, device=self.device)
+        self.expert_actions = torch.as_tensor(np.clip(scaled, -1.0, 1.0), dtype=torch.float32, device=self.device)
         self.bc_optimizer = make_adam(self.policy.parameters(), config.bc_lr)
         self.rng = np.random.default_rng([int(torch.initial_seed()) % 2**63, 1])
         self.cloned = False

@@ -79,8 +79,6 @@ class BCSACConfig(SACConfig):
     bc_steps: int = option(2000, "gradient steps fitting the actor to the expert data before SAC starts")
     bc_batch_size: int = option(256, "expert transitions per behaviour-cloning step")
     bc_lr: float = option(1.0e-3, "Adam learning rate of the behaviour-cloning steps")
-    bc_action_clip: float = option(1.0, "the expert's actions (scaled to [-1, 1]) are clipped to "
-                                        "[-bc_action_clip, bc_action_clip] as cloning targets")
     bc_log_std: float = option(-2.0, "log std the cloned actor's (pre-tanh) std is fitted to: its exploration noise")
     critic_fit_steps: int = option(2000, "gradient steps fitting the critics to the discounted returns of the "
                                          "trajectories collected before learning_starts")
@@ -102,8 +100,6 @@ class BCSACConfig(SACConfig):
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not self.bc_lr > 0:
             raise ValueError(f"bc_lr must be positive, got {self.bc_lr}")
-        if not 0.0 < self.bc_action_clip <= 1.0:
-            raise ValueError(f"bc_action_clip must be in (0, 1], got {self.bc_action_clip}")
         if self.bc_weight < 0:
             raise ValueError(f"bc_weight must not be negative, got {self.bc_weight}")
         if not 0.0 <= self.refit_prob <= 1.0:
