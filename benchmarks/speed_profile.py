@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rlforge.precision import matmul_precision
+
 
 def build_engine(env_id: str, threads: int, overrides: list[str], total: int):
     from rlforge.training import build_engine as build, prepare
@@ -69,9 +71,10 @@ def timed_iterations(engine, n: int) -> dict[str, list[float]]:
         t4 = clock()
         sample = agent.buffer.sample(agent.config.batch_size)
         t5 = clock()
-        loss, q_mean = agent._update_critic(sample)
-        t6 = clock()
-        actor_loss, entropy, temperature_loss = agent._update_actor(sample["obs"])
+        with matmul_precision(engine.update_precision):  # as the engine runs agent.update
+            loss, q_mean = agent._update_critic(sample)
+            t6 = clock()
+            actor_loss, entropy, temperature_loss = agent._update_actor(sample["obs"])
         t7 = clock()
         torch.stack([loss, q_mean, actor_loss, entropy, temperature_loss]).tolist()
         t8 = clock()
@@ -83,8 +86,6 @@ def timed_iterations(engine, n: int) -> dict[str, list[float]]:
 
 def engine_loop_time(engine, n: int) -> float:
     """Seconds per iteration of Engine.train's own loop body (collect, observe, update, log)."""
-    from rlforge.agent import Progress
-
     class Bar:
         def update(self, *a, **k):
             pass
@@ -106,24 +107,22 @@ def engine_loop_time(engine, n: int) -> float:
     engine._window = (time.perf_counter(), run.step)
     start = time.perf_counter()
     for _ in range(n):
-        batch = engine.collector.collect(engine._act_fn(run.step), engine.agent.steps_per_iteration)
-        run.step += len(batch)
-        run.iteration += 1
-        engine.agent.observe(batch)
-        metrics = engine.agent.update(Progress(run.step, 1 << 40, run.iteration))
+        metrics = engine.iterate(run)
         engine._log_episodes(run, logger)
         engine._periodic_work(run, logger, bar, None, metrics)
     return (time.perf_counter() - start) / n
 
 
-def floor_time(agent, n: int) -> float:
+def floor_time(engine, n: int) -> float:
     """The bare update math: critic + actor (+ target) on one fixed batch, in a tight loop."""
+    agent = engine.agent
     batch = agent.buffer.sample(agent.config.batch_size)
-    start = time.perf_counter()
-    for _ in range(n):
-        agent._update_critic(batch)
-        agent._update_actor(batch["obs"])
-    return (time.perf_counter() - start) / n
+    with matmul_precision(engine.update_precision):
+        start = time.perf_counter()
+        for _ in range(n):
+            agent._update_critic(batch)
+            agent._update_actor(batch["obs"])
+        return (time.perf_counter() - start) / n
 
 
 def env_only_time(engine, n: int) -> float:
@@ -163,7 +162,7 @@ def main() -> None:
         parts = timed_iterations(engine, chunk)
         part_chunks.append({k: 1e3 * statistics.fmean(v) for k, v in parts.items()})
         loop_chunks.append(1e3 * engine_loop_time(engine, chunk))
-        floor_chunks.append(1e3 * floor_time(engine.agent, chunk))
+        floor_chunks.append(1e3 * floor_time(engine, chunk))
         env_chunks.append(1e3 * env_only_time(engine, chunk))
     per_part = {k: statistics.median(c[k] for c in part_chunks) for k in part_chunks[0]}
     loop, floor = statistics.median(loop_chunks), statistics.median(floor_chunks)
@@ -173,7 +172,8 @@ def main() -> None:
     result = {
         "command": "python " + " ".join(sys.argv),
         "date": time.strftime("%Y-%m-%d %H:%M"), "machine": f"{platform.node()} ({os.cpu_count()} cores)",
-        "load_average": os.getloadavg(), "threads": args.threads, "env": args.env, "iterations": n,
+        "load_average": os.getloadavg(), "threads": args.threads,
+        "update_matmul_precision": engine.update_precision, "env": args.env, "iterations": n,
         "ms_per_part": {k: round(v, 3) for k, v in per_part.items()},
         "ms_instrumented_sum": round(instrumented, 3),
         "ms_engine_iteration": round(loop, 3),

@@ -82,11 +82,17 @@ class Agent(ABC):
       random_steps         env steps (all envs) taken with uniform random actions first
       info_keys            step-info entries to pass through in Transitions.info (e.g. the
                            Atari preprocessing's "life_lost"); missing entries read as 0
+      update_matmul_precision
+                           the float32 matmul precision `update` asks for under the run's
+                           `matmul_precision: auto` ("medium" pays off for wide layers and
+                           large batches on CPUs that keep float32 accuracy at it; see
+                           rlforge.precision)
     """
 
     steps_per_iteration: int = 1
     random_steps: int = 0
     info_keys: tuple[str, ...] = ()
+    update_matmul_precision: str = "highest"
 
     def __init__(self, config, observation_space, action_space, num_envs: int = 1, device: str = "cpu"):
         self.config = config

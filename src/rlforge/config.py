@@ -46,6 +46,9 @@ class RunConfig:
     keep_checkpoints: int = option(3, "periodic checkpoints kept (the newest ones)")
     device: Literal["cpu", "cuda", "auto"] = option("auto", "torch device; auto picks cuda when available")
     torch_threads: int = option(0, "torch CPU threads (0: the number of cores, at most 4)")
+    matmul_precision: Literal["auto", "highest", "high", "medium"] = option(
+        "auto", "float32 matrix products in the agent's updates (torch.set_float32_matmul_precision); auto: "
+                "what the algorithm asks for (SAC family: medium) on CPUs that keep float32 accuracy at it, else highest")
 
     def __post_init__(self):
         for name in ("total_steps", "num_envs", "eval_episodes", "log_every"):

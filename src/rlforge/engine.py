@@ -26,6 +26,7 @@ from rlforge.envs import EnvAdapter
 from rlforge.evaluation import EvalResult, evaluate
 from rlforge.logger import MetricsLogger
 from rlforge.nn import resolve_device
+from rlforge.precision import matmul_precision, update_precision
 from rlforge.registry import AlgorithmSpec, EnvSpec
 from rlforge.runs import Run
 
@@ -68,6 +69,8 @@ class Engine:
         self.agent: Agent = spec.build_agent(config.agent, self.env.observation_space, self.env.action_space,
                                              num_envs=run_cfg.num_envs, device=str(self.device), env_id=config.env)
         self.env.info_keys = tuple(getattr(self.agent, "info_keys", ()))  # known only once the agent exists
+        self.update_precision = update_precision(run_cfg.matmul_precision, self.device,
+                                                 getattr(self.agent, "update_matmul_precision", "highest"))
         self.collector = Collector(self.env, run_cfg.seed)
         self._eval_env: EnvAdapter | None = None
         self._stop_signal: int | None = None
@@ -91,11 +94,7 @@ class Engine:
                 task = bar.add_task(run.algo, total=cfg.total_steps, completed=run.step, sps=0.0, returns="")
                 last_refresh = 0.0
                 while run.step < cfg.total_steps and self._stop_signal is None:
-                    batch = self.collector.collect(self._act_fn(run.step), self.agent.steps_per_iteration)
-                    run.step += len(batch)
-                    run.iteration += 1
-                    self.agent.observe(batch)
-                    metrics = self.agent.update(Progress(run.step, cfg.total_steps, run.iteration))
+                    metrics = self.iterate(run)
                     self._log_episodes(run, logger)
                     self._periodic_work(run, logger, bar, task, metrics)
                     now = time.perf_counter()
@@ -145,6 +144,15 @@ class Engine:
             self.next_eval = _next_multiple(step, cfg.eval_every)
         if self.next_checkpoint <= step:
             self.next_checkpoint = _next_multiple(step, cfg.checkpoint_every)
+
+    def iterate(self, run: Run) -> dict[str, float]:
+        """One iteration: collect, observe, update. Returns the update's metrics."""
+        batch = self.collector.collect(self._act_fn(run.step), self.agent.steps_per_iteration)
+        run.step += len(batch)
+        run.iteration += 1
+        self.agent.observe(batch)
+        with matmul_precision(self.update_precision):
+            return self.agent.update(Progress(run.step, self.config.run.total_steps, run.iteration))
 
     def _act_fn(self, step: int):
         if step < self.agent.random_steps:

@@ -118,11 +118,34 @@ class LeanFusedAdam(torch.optim.Adam):
     its bookkeeping in Python on every call, about 0.1 ms: much of a small network's update
     on a CPU. Here, once every parameter has its state, a step is one `_foreach_add_` of the
     step counts and one `_fused_adam_` per param group, exactly the calls torch makes.
-    Anything unusual (amsgrad, a closure, a missing gradient, mixed devices) takes torch's path."""
+    Anything unusual (amsgrad, a closure, a missing gradient, mixed devices) takes torch's path.
+
+    The state is created up front (as torch's first step would) and torch's optimizer methods
+    are called without their `torch._disable_dynamo` wrappers: the first call of any of those
+    imports torch._dynamo, 1.2-1.6 s of a run's start-up on this project's machine, for a
+    guard that only matters inside torch.compile (which never traces these methods here)."""
 
     def __init__(self, params, lr: float, **kwargs):
         super().__init__(params, lr=lr, fused=True, **kwargs)
-        self._lean: list | None = None
+        self._init_state()
+        self._lean: list | None = self._lean_groups()
+
+    def add_param_group(self, param_group) -> None:
+        _without_dynamo_guard(torch.optim.Optimizer.add_param_group)(self, param_group)
+
+    def state_dict(self):
+        return _without_dynamo_guard(torch.optim.Optimizer.state_dict)(self)
+
+    def _init_state(self) -> None:
+        """Adam's per-parameter state as torch's fused first step creates it (zero moments, a
+        float32 step count on the parameter's device)."""
+        with torch.no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p not in self.state or not self.state[p]:
+                        self.state[p] = {"step": torch.zeros((), dtype=torch.float32, device=p.device),
+                                         "exp_avg": torch.zeros_like(p, memory_format=torch.preserve_format),
+                                         "exp_avg_sq": torch.zeros_like(p, memory_format=torch.preserve_format)}
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -146,14 +169,14 @@ class LeanFusedAdam(torch.optim.Adam):
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         if not set_to_none or self._lean is None:
-            return super().zero_grad(set_to_none)
+            return _without_dynamo_guard(torch.optim.Optimizer.zero_grad)(self, set_to_none)
         for params, *_ in self._lean:
             for p in params:
                 p.grad = None
 
     def load_state_dict(self, state_dict) -> None:
-        super().load_state_dict(state_dict)
-        self._lean = None  # the state tensors were replaced
+        _without_dynamo_guard(torch.optim.Optimizer.load_state_dict)(self, state_dict)
+        self._lean = self._lean_groups()  # the state tensors were replaced
 
     def _lean_groups(self) -> list | None:
         """Per group: params, exp_avgs, exp_avg_sqs, steps; None where the lean step does not apply."""
@@ -168,6 +191,12 @@ class LeanFusedAdam(torch.optim.Adam):
             lean.append(([p for p in params], [self.state[p]["exp_avg"] for p in params],
                          [self.state[p]["exp_avg_sq"] for p in params], [self.state[p]["step"] for p in params]))
         return lean
+
+
+def _without_dynamo_guard(method):
+    """A torch.optim.Optimizer method without its `torch._disable_dynamo` wrapper (the wrapper
+    keeps the original as `__wrapped__`; where it does not, the method itself)."""
+    return getattr(method, "__wrapped__", method)
 
 
 def make_adam(params, lr: float, **kwargs) -> torch.optim.Optimizer:

@@ -20,6 +20,7 @@ from gymnasium import spaces
 
 from rlforge.agent import Agent, Policy, Progress, Transitions
 from rlforge.buffers import ReplayBuffer
+from rlforge.precision import precision_for_layers
 from rlforge.nn import (SquashedNormal, ensemble_mlp, load_optimizer_state, make_adam, maybe_compile, mlp,
                         optimizer_state, resolve_device, squashed_log_prob)
 
@@ -142,6 +143,8 @@ class SACAgent(Agent):
         self.act_dim = int(np.prod(action_space.shape))
         self.random_steps = cfg.random_steps
         self.steps_per_iteration = 1
+        # "medium" (faster where exact, see rlforge.precision) for wide layers and large batches
+        self.update_matmul_precision = precision_for_layers(cfg.batch_size, [*cfg.actor_hidden, *cfg.critic_hidden])
 
         self.policy = SACPolicy(self.obs_dim, action_space, cfg.actor_hidden, cfg.activation,
                                 cfg.log_std_min, cfg.log_std_max).to(self.device)
