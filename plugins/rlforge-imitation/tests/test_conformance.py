@@ -44,3 +44,10 @@ def test_bc_sac_conforms(rlforge_check, pendulum_files):
     rlforge_check("bc-sac", steps=300, overrides={
         "dataset": pendulum_files["dataset"], "actor_hidden": [16], "critic_hidden": [16], "bc_steps": 20,
         "critic_fit_steps": 20, "refit_prob": 0.5})
+
+
+def test_bc_sac_with_every_option_conforms(rlforge_check, pendulum_files):
+    rlforge_check("bc-sac", steps=300, overrides={
+        "dataset": pendulum_files["dataset"], "actor_hidden": [16], "critic_hidden": [16], "bc_steps": 20,
+        "critic_fit_steps": 20, "refit_prob": 0.5, "normalize_obs": True, "critic_layer_norm": True,
+        "expert_ratio": 0.5, "imitator_weight": 0.01, "entropy_from_clone": True, "diagnostics_every": 50})

@@ -89,10 +89,23 @@ class BCSACConfig(SACConfig):
     refit_halflife: int = option(20_000, "environment steps over which refit_prob and bc_weight halve")
     bc_weight: float = option(0.4, "weight of the behaviour-cloning term in SAC's actor loss, relative to the "
                                    "mean |Q| (TD3+BC's 1/alpha), decaying like refit_prob; 0: none")
+    normalize_obs: bool = option(False, "standardise the observations of the actor and the critics with the mean and "
+                                        "std of the expert data (fixed)")
+    critic_layer_norm: bool = option(False, "a LayerNorm (without parameters) after every hidden layer of the critics, "
+                                            "against over-estimated values of actions the critics have not seen")
+    expert_ratio: float = option(0.0, "share of every critic and actor minibatch (and of the critics' Monte-Carlo fit) "
+                                      "drawn from the expert's transitions instead of the replay buffer; 0: none")
+    imitator_weight: float = option(0.0, "weight of KL(actor || imitator) on the actor's own batch of replay states in "
+                                         "SAC's actor loss (the imitator: the cloned actor, frozen), relative to the mean "
+                                         "|Q| and decaying like refit_prob; 0: none")
+    entropy_from_clone: bool = option(False, "set SAC's target entropy to the cloned actor's entropy (measured on the "
+                                             "expert states right after cloning) instead of target_entropy")
+    diagnostics_every: int = option(1000, "env steps between the actor diagnostics (charts/bc_mse, charts/policy_std, "
+                                          "charts/grad_q, ...: see BCSACAgent.diagnostics); 0: none")
 
     def __post_init__(self):
         super().__post_init__()
-        for name in ("bc_steps", "critic_fit_steps", "dataset_episodes", "actor_delay"):
+        for name in ("bc_steps", "critic_fit_steps", "dataset_episodes", "actor_delay", "diagnostics_every"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
         for name in ("bc_batch_size", "refit_halflife"):
@@ -100,7 +113,10 @@ class BCSACConfig(SACConfig):
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not self.bc_lr > 0:
             raise ValueError(f"bc_lr must be positive, got {self.bc_lr}")
-        if self.bc_weight < 0:
-            raise ValueError(f"bc_weight must not be negative, got {self.bc_weight}")
+        for name in ("bc_weight", "imitator_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+        if not 0.0 <= self.expert_ratio < 1.0:
+            raise ValueError(f"expert_ratio must be in [0, 1), got {self.expert_ratio}")
         if not 0.0 <= self.refit_prob <= 1.0:
             raise ValueError(f"refit_prob must be in [0, 1], got {self.refit_prob}")

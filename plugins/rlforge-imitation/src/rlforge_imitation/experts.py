@@ -232,8 +232,11 @@ def export_sac_actor(policy, obs_dim: int) -> ExpertPolicy:
     """The deterministic part of a SAC actor (the rlforge-sac SACPolicy: an MLP giving the mean
     and log-std of a tanh-squashed Gaussian) as an ExpertPolicy: the mean rows of the output
     layer, tanh, the action bounds."""
+    normalizers = [m for m in policy.net if type(m).__name__ == "ObsNormalizer"]  # bc-sac's normalize_obs
+    if len(normalizers) > 1 or (normalizers and policy.net[0] is not normalizers[0]):
+        raise RLForgeError("cannot export this policy: expected at most one observation normalizer, in front")
     linears = [m for m in policy.net if isinstance(m, nn.Linear)]
-    activations = {type(m) for m in policy.net if not isinstance(m, nn.Linear)}
+    activations = {type(m) for m in policy.net if not isinstance(m, nn.Linear) and m not in normalizers}
     names = [name for name, cls in ACTIVATIONS.items() if cls in activations]
     if len(names) != 1:
         raise RLForgeError("cannot export this policy: expected an MLP with one kind of activation")
@@ -246,6 +249,9 @@ def export_sac_actor(policy, obs_dim: int) -> ExpertPolicy:
             target.bias.copy_(source.bias)
         expert.out.weight.copy_(linears[-1].weight[:act_dim])
         expert.out.bias.copy_(linears[-1].bias[:act_dim])
+        if normalizers:
+            expert.obs_mean.copy_(normalizers[0].mean)
+            expert.obs_std.copy_(normalizers[0].std)
     return expert.eval()
 
 
