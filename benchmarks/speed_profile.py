@@ -2,6 +2,7 @@
 
     python benchmarks/speed_profile.py --env HalfCheetah-v4 --iterations 2000 --threads 1 \
         [--set compile=true] [--out benchmarks/results/speed_profile_<date>.json]
+    python benchmarks/speed_profile.py --torch-profiler     # operator table of 100 bare updates
 
 Builds the engine exactly as `rlforge train --algo sac` does (preset, 1 env), fills the replay
 buffer with `learning_starts` random steps, then times `--iterations` engine iterations piece
@@ -125,6 +126,15 @@ def floor_time(engine, n: int) -> float:
         return (time.perf_counter() - start) / n
 
 
+def print_floor_profile(engine, n: int = 100) -> None:
+    """torch.profiler's operator table (self time) of `n` bare updates."""
+    import torch
+
+    with torch.profiler.profile() as profile:
+        floor_time(engine, n)
+    print(profile.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+
+
 def env_only_time(engine, n: int) -> float:
     env = engine.env
     actions = [env.random_actions() for _ in range(n)]
@@ -149,11 +159,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--set", action="append", default=[], dest="sets", help="extra SAC/engine config key=value")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--torch-profiler", action="store_true",
+                        help="instead: print torch.profiler's table of 100 bare updates (where the floor goes)")
     args = parser.parse_args()
 
     engine = build_engine(args.env, args.threads, args.sets, total=1 << 40)
     fill(engine)
     timed_iterations(engine, 200)  # warm-up (and compilation, where switched on)
+    if args.torch_profiler:
+        print_floor_profile(engine)
+        return
     # The machine is shared: the three measurements alternate in chunks, and each figure is
     # the median over its chunks, so a burst of background load hits all three alike.
     chunk, chunks = args.chunk, max(1, args.iterations // args.chunk)
