@@ -5,6 +5,7 @@ same hyperparameters and thread count; median ratios printed and written as JSON
         --out benchmarks/results/speed_<date>.json
     python benchmarks/speed.py --device cuda --algos sac     # GPU figures, where there is a GPU
     python benchmarks/speed.py --algos dqn --set dqn.train_freq=4 --steps dqn=10000
+    python benchmarks/speed.py --algos sac --sb3-matmul-precision medium   # SB3 with rlforge's SAC precision
 
   sac  HalfCheetah-v4: env steps/s after learning starts (batch 256, 2x256 networks, one
        critic and one actor update per env step), then the deterministic evaluation return.
@@ -154,10 +155,10 @@ def _thread_env(threads: int) -> dict:
 # ----------------------------------------------------------------------------- SB3 side (runs in a subprocess)
 
 
-def run_sb3(algo: str, s: dict, threads: int, device: str) -> dict:
+def run_sb3(algo: str, s: dict, threads: int, device: str, matmul: str = "highest") -> dict:
     launched = time.time()
     done = subprocess.run([sys.executable, __file__, "--sb3-worker", algo, "--settings", json.dumps(s),
-                           "--threads", str(threads), "--device", device],
+                           "--threads", str(threads), "--device", device, "--sb3-matmul-precision", matmul],
                           capture_output=True, text=True, env=_thread_env(threads))
     if done.returncode:
         raise RuntimeError(f"SB3 {algo} failed: {done.stderr.strip()[-2000:]}")
@@ -167,12 +168,13 @@ def run_sb3(algo: str, s: dict, threads: int, device: str) -> dict:
     return result
 
 
-def sb3_worker(algo: str, s: dict, threads: int, device: str) -> None:
+def sb3_worker(algo: str, s: dict, threads: int, device: str, matmul: str) -> None:
     import gymnasium as gym
     import numpy as np
     import torch
 
     torch.set_num_threads(threads)
+    torch.set_float32_matmul_precision(matmul)  # "highest" (torch's default) unless asked otherwise
     import stable_baselines3 as sb3
     from stable_baselines3.common.callbacks import BaseCallback
 
@@ -301,12 +303,13 @@ def ratio(a, b):
     return round(a / b, 3) if a and b else None
 
 
-def bench(algo: str, s: dict, repeats: int, sides: list[str], threads: int, device: str, workdir: Path) -> dict:
+def bench(algo: str, s: dict, repeats: int, sides: list[str], threads: int, device: str, workdir: Path,
+          sb3_matmul: str = "highest") -> dict:
     runs = {side: [] for side in sides}
     for i in range(repeats):
         for side in sides:
             result = (run_rlforge(algo, s, threads, device, workdir, i) if side == "rlforge"
-                      else run_sb3(algo, s, threads, device))
+                      else run_sb3(algo, s, threads, device, sb3_matmul))
             runs[side].append({k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()})
             print(f"{algo} repeat {i + 1} {side:>7}: {json.dumps(runs[side][-1])}", flush=True)
     keys = ["sps", "eval_return"] + (["seconds_to_solve", "solved_at_step"] if algo == "ppo" else [])
@@ -394,13 +397,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sides", default="rlforge,sb3", help="rlforge,sb3 or one of them")
     parser.add_argument("--tiny", action="store_true", help="a tiny budget that only checks the harness works")
     parser.add_argument("--cuda-updates", type=int, default=5000, help="with --device cuda: SAC updates timed")
+    parser.add_argument("--sb3-matmul-precision", choices=["highest", "high", "medium"], default="highest",
+                        help="torch's float32 matmul precision in the SB3 runs (default: torch's own, as SB3 ships)")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--sb3-worker", help=argparse.SUPPRESS)
     parser.add_argument("--settings", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.sb3_worker:
-        sb3_worker(args.sb3_worker, json.loads(args.settings), args.threads, args.device)
+        sb3_worker(args.sb3_worker, json.loads(args.settings), args.threads, args.device, args.sb3_matmul_precision)
         return 0
     sides = [x.strip() for x in args.sides.split(",") if x.strip()]
     algos = [x.strip() for x in args.algos.split(",") if x.strip()]
@@ -422,13 +427,15 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python benchmarks/speed.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": f"{platform.node()} ({os.cpu_count()} cores), "
         f"{platform.processor() or platform.machine()}", "threads": args.threads, "device": args.device,
+        "sb3_matmul_precision": args.sb3_matmul_precision,
         "versions": versions(), "load_average_before": list(os.getloadavg())}}
     for algo in algos:
         s = {**SETTINGS[algo], **(TINY[algo] if args.tiny else {})}
         if algo in steps:
             s["steps"] = steps[algo]
         s.update(parse_sets(args.sets, algo))
-        results[algo] = bench(algo, s, args.repeats, sides, args.threads, args.device, workdir)
+        results[algo] = bench(algo, s, args.repeats, sides, args.threads, args.device, workdir,
+                              args.sb3_matmul_precision)
         results[algo]["load_average_after"] = list(os.getloadavg())
         if algo == "sac" and args.device == "cuda":
             results[algo]["cuda_updates"] = cuda_updates(s, 200 if args.tiny else args.cuda_updates)

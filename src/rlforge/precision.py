@@ -8,8 +8,9 @@ machine, as accurately as at "highest" (a relative error of 8e-7 against float64
 rounding the inputs to bfloat16 would give 1e-3). Each such product has a fixed cost of about
 17 us, though, so small products (acting on one observation, 64-wide networks) get slower.
 Hence `auto`: the precision the agent asks for (`Agent.update_matmul_precision`; the SAC
-family asks for "medium" when its layers are wide, see `precision_for_layers`), used only on a CPU device with those instructions and after a product
-checked against float64 here; "highest" everywhere else. On GPUs "high" and "medium" mean
+family asks for "medium" when its layers are wide, see `precision_for_layers`), used only
+on a CPU device with those instructions and after a product checked against float64 here;
+"highest" everywhere else. On GPUs "high" and "medium" mean
 TF32 or bfloat16 arithmetic, which does lose precision, so `auto` never picks them there.
 Acting and evaluation always run at torch's default ("highest").
 """
