@@ -3,10 +3,10 @@
 
 On CPUs with bfloat16 dot-product instructions (AVX512-BF16, AMX), oneDNN computes float32
 products at torch's "medium" precision about twice as fast for wide layers and large batches
-(a 256x256x256 product: 394 us -> 201 us on one core) and, measured on this project's
-machine, as accurately as at "highest" (a relative error of 8e-7 against float64, where
-rounding the inputs to bfloat16 would give 1e-3). Each such product has a fixed cost of about
-17 us, though, so small products (acting on one observation, 64-wide networks) get slower.
+(a 256x256x256 product: 361 us -> 186 us on one core) and, measured on this project's
+machine, as accurately as at "highest" (a relative error of 7e-7 against float64, where
+rounding the inputs to bfloat16 would give 1e-3; benchmarks/matmul_precision.py). Each such
+product has a fixed cost of about 17 us, though, so small products (acting on one observation, 64-wide networks) get slower.
 Hence `auto`: the precision the agent asks for (`Agent.update_matmul_precision`; the SAC
 family asks for "medium" when its layers are wide, see `precision_for_layers`), used only
 on a CPU device with those instructions and after a product checked against float64 here;
@@ -52,8 +52,9 @@ def matmul_precision(precision: str):
 
 def precision_for_layers(batch_size: int, hidden_widths: list[int]) -> str:
     """What an agent should ask for: "medium" where every hidden layer is wide and the batch
-    large (measured on one core: a 256-row product through a 256x256 layer 394 -> 201 us, 64
-    rows 103 -> 67 us; but 256 rows through 64x64 27 -> 29 us, one row through 256x256 5 -> 25 us)."""
+    large (benchmarks/matmul_precision.py, one core: 256 rows through a 256x256 layer 361 -> 186
+    us, 64 rows 94 -> 59 us; but 256 rows through 64x64 25 -> 28 us, one row through 256x256
+    4.5 -> 20 us)."""
     wide = bool(hidden_widths) and min(hidden_widths) >= MEDIUM_MIN_WIDTH
     return "medium" if wide and batch_size >= MEDIUM_MIN_BATCH else "highest"
 
