@@ -3,21 +3,42 @@
   1. At the first update the actor is fitted to the expert data by behaviour cloning
      (`bc_steps` steps: squared error of its tanh mean to the expert's action, scaled into
      [-1, 1], plus its log std pulled to `bc_log_std`, a small exploration noise).
-     The very first env step is taken before this, by the freshly initialised actor.
+     The very first env step is taken before this, by the freshly initialised actor. A frozen
+     copy of the cloned actor is kept: the imitator.
   2. Until `learning_starts` env steps the cloned actor collects (no random actions by
      default); then the critics are fitted (`critic_fit_steps`) to the discounted returns of
      those trajectories (Monte-Carlo, reset at episode ends; an unfinished tail counts what it
-     has; entropy bonuses are not included), and the target critics copied from them.
+     has; entropy bonuses are not included), and the target critics copied from them. With
+     `expert_ratio` > 0 that share of each fitting batch is the expert's transitions with the
+     expert's own returns. With `entropy_from_clone`, SAC's target entropy is set here to the
+     cloned actor's entropy on those states (expert states in their share).
   3. For `actor_delay` more env steps only the critics train (SAC backups, actor frozen), so
      they learn the cloned actor's soft Q-values around its own actions first.
   4. SAC trains on. In each iteration, with probability refit_prob * 0.5^(step/refit_halflife)
      (drawn from the agent's seeded generator), the actor's step is a behaviour-cloning step on
-     an expert minibatch instead of the SAC actor step; the critics update as usual.
+     an expert minibatch instead of the SAC actor step; the critics update as usual. With
+     `expert_ratio` > 0, that share of every critic and actor minibatch comes from the expert's
+     transitions (RLPD's symmetric sampling; the replay buffer holds only the env's).
   5. Every SAC actor loss also holds a behaviour-cloning term on an expert minibatch, weighted
      bc_weight * mean|Q| * 0.5^(step/refit_halflife) (TD3+BC's normalisation: the weight is
-     relative to the scale of the Q-values, whatever the env's reward scale). Without it the
-     actor follows the critics' gradient towards actions they have never seen (they were fitted
-     on the cloned actor's narrow data) and the return collapses within a thousand steps.
+     relative to the scale of the Q-values, whatever the env's reward scale), and, with
+     `imitator_weight` > 0, KL(actor || imitator) on the actor's own minibatch of states, weighted
+     the same way. The first only binds on the expert's states; the second also on the states
+     the actor visits, where the cloned actor's actions were extrapolated.
+
+Network options: `normalize_obs` puts a fixed standardisation of the observations (the expert
+data's mean and std) in front of the actor and the critics; `critic_layer_norm` puts a
+parameter-free LayerNorm after each hidden layer of the critics and multiplies their output by
+the expert data's RMS discounted return. On HalfCheetah-v4 (docs/benchmarks.md, "bc-sac") the
+LayerNorm is what stops the collapse of the return once SAC's actor steps start: without it the
+critics, fitted on the cloned actor's narrow data, over-estimate the actions the actor moves to
+(charts/q_mean rises while the return falls to about -200, charts/q_gap > 0: they rank the
+actor's new actions above the expert's), and the actor follows them away from the imitator
+(charts/imitator_mse from 0.002 to ~1 within 1,000 steps).
+
+Diagnostics (`diagnostics_every`, computed without drawing from any training generator):
+charts/bc_mse, charts/imitator_mse, charts/action_abs, charts/policy_std, charts/grad_q,
+charts/grad_entropy, charts/grad_bc, charts/q_gap; see `BCSACAgent.diagnostics`.
 """
 
 from __future__ import annotations
@@ -280,11 +301,12 @@ class BCSACAgent(SACAgent):
           charts/policy_std      mean pre-tanh std of the actor
           charts/grad_q, charts/grad_entropy, charts/grad_bc
                                  RMS gradient of each term of the actor loss (-Q, alpha*log pi, the
-                                 cloning term) with respect to the pre-tanh mean, per state
+                                 expert cloning term) with respect to the pre-tanh mean, per state
           charts/q_gap           min-critic Q of the actor's mean action minus that of the expert's
-                                 action (> 0: the critics prefer the actor's)"""
+                                 action (> 0: the critics prefer the actor's)
+        and, on the newest 1,024 states of the replay buffer (the states the actor visits):
+          charts/imitator_mse    squared error of the actor's tanh mean to the imitator's"""
         obs, expert = self.expert_obs[self.diag_rows], self.expert_actions[self.diag_rows]
-        n = len(obs)
         gen = torch.Generator(device=self.device).manual_seed(self.next_diagnostics)
         with torch.no_grad():
             out = self.policy.net(obs)
