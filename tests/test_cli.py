@@ -119,3 +119,12 @@ def test_bad_seeds_are_refused_before_anything_runs(tmp_path, toy_plugin, args, 
     result = train(tmp_path, toy_plugin, "-a", "toy", "-e", "CartPole-v1", *args)
     assert result.returncode == 2 and message in result.stderr and result.stderr.count("\n") == 1
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_progress_bar_shows_the_speed_of_a_run_shorter_than_log_every(tmp_path, toy_plugin):
+    result = train(tmp_path, toy_plugin, "--algo", "toy", "--env", "CartPole-v1", "--steps", "200",
+                   "--set", "log_every=100000", "--set", "eval_every=0", "--set", "eval_episodes=1")
+    assert result.returncode == 0, result.stderr
+    bar = [line for line in (result.stdout + result.stderr).splitlines() if "steps/s" in line][-1]
+    rate = bar.split("steps/s")[0].split()[-1]
+    assert float(rate.replace(",", "")) > 0, bar

@@ -100,10 +100,11 @@ class Engine:
                     now = time.perf_counter()
                     if now - last_refresh > 0.25:  # redrawing every step would cost more than acting
                         last_refresh = now
-                        bar.update(task, completed=run.step, returns=self._returns_text())
+                        bar.update(task, completed=run.step, returns=self._returns_text(), **self._live_sps(run, now))
+                last_sps = self._live_sps(run, time.perf_counter())  # before the final evaluation's time
                 if self._stop_signal is None:
                     self._evaluate(run, logger, bar)
-                bar.update(task, completed=run.step, returns=self._returns_text())
+                bar.update(task, completed=run.step, returns=self._returns_text(), **last_sps)
         finally:
             self._restore_signals(previous_handlers)
         self._skip_done_periods(run.step)
@@ -133,6 +134,12 @@ class Engine:
         if run.step >= self.next_checkpoint and run.step < cfg.total_steps:
             self.save_checkpoint(run, logger)
             self.next_checkpoint = _next_multiple(run.step, cfg.checkpoint_every)
+
+    def _live_sps(self, run: Run, now: float) -> dict:
+        """Steps/s since the last metric row, for the progress bar between rows (runs shorter
+        than log_every would otherwise show 0); nothing right after a row (the row's rate stays)."""
+        start, step = self._window
+        return {"sps": (run.step - step) / max(now - start, 1e-9)} if run.step > step else {}
 
     def _returns_text(self) -> str:
         return format_returns(self.last_train_return, self._last_eval_mean())
