@@ -122,6 +122,14 @@ def test_expert_ratio_mixes_expert_transitions_into_every_batch(tmp_path):
     assert sum(from_expert) == 4 and all(from_expert[12:])  # the last round(0.25 * 16) rows
     assert set(batch) == {"obs", "actions", "rewards", "next_obs", "terminated"}
     assert len(agent.buffer) == 20  # the buffer itself holds only the env's transitions
+    # SAC's own update draws its batches through it (fails if SACAgent stops using buffer.sample)
+    agent.config.actor_delay = 0
+    state = dict(agent.expert_rng.bit_generator.state["state"])
+    o = np.zeros((1, 1, 3), np.float32)
+    agent.observe(Transitions(o, np.zeros((1, 1, 1), np.float32), np.ones((1, 1), np.float32), o,
+                              np.zeros((1, 1), bool), np.zeros((1, 1), bool)))
+    assert "losses/actor" in agent.update(Progress(21, 100, 21))
+    assert agent.expert_rng.bit_generator.state["state"] != state
     plain = _cloned_agent(tmp_path, expert_ratio=0.0)
     rows = plain.buffer.sample(16)["obs"].numpy()
     assert not any((np.abs(expert_obs - row).max(1) == 0).any() for row in rows)

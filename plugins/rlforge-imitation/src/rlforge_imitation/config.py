@@ -92,7 +92,8 @@ class BCSACConfig(SACConfig):
     normalize_obs: bool = option(False, "standardise the observations of the actor and the critics with the mean and "
                                         "std of the expert data (fixed)")
     critic_layer_norm: bool = option(False, "a LayerNorm (without parameters) after every hidden layer of the critics, "
-                                            "against over-estimated values of actions the critics have not seen")
+                                            "their output scaled by the expert data's RMS discounted return: bounded "
+                                            "values for actions the critics have not seen")
     expert_ratio: float = option(0.0, "share of every critic and actor minibatch (and of the critics' Monte-Carlo fit) "
                                       "drawn from the expert's transitions instead of the replay buffer; 0: none")
     imitator_weight: float = option(0.0, "weight of KL(actor || imitator) on the actor's own batch of replay states in "
