@@ -164,7 +164,7 @@ def test_entropy_from_clone_sets_the_target_entropy_at_the_critic_fit(tmp_path):
 
 
 def test_normalize_obs_standardises_the_inputs_of_actor_and_critics(tmp_path):
-    from rlforge_imitation.bc_sac import ObsNormalizer
+    from rlforge_imitation.bc_sac_parts import ObsNormalizer
     from rlforge_imitation.experts import export_sac_actor
 
     agent = _cloned_agent(tmp_path, normalize_obs=True)
@@ -190,7 +190,7 @@ def test_diagnostics_change_nothing_in_training(tmp_path):
 
 
 def test_critic_layer_norm_bounds_the_features_and_scales_the_output(tmp_path):
-    from rlforge_imitation.bc_sac import Scale
+    from rlforge_imitation.bc_sac_parts import Scale
 
     agent = _cloned_agent(tmp_path, critic_layer_norm=True, normalize_obs=True)
     for net in (agent.critic, agent.target_critic):

@@ -53,6 +53,7 @@ from rlforge.errors import RLForgeError
 from rlforge.nn import load_optimizer_state, make_adam, optimizer_state, squashed_log_prob
 from rlforge_sac.agent import SACAgent, q_values
 
+from rlforge_imitation.bc_sac_parts import ExpertMixedReplay, ObsNormalizer, with_layer_norms
 from rlforge_imitation.datasets import load_dataset
 
 
@@ -67,57 +68,6 @@ def discounted_returns(rewards: np.ndarray, ends: np.ndarray, gamma: float) -> n
     return returns
 
 
-class ObsNormalizer(torch.nn.Module):
-    """(x - mean) / std on the first len(mean) features of x (the observation; a critic's input
-    goes on with the action unchanged). Fixed statistics, saved with the network."""
-
-    def __init__(self, mean: torch.Tensor, std: torch.Tensor):
-        super().__init__()
-        self.register_buffer("mean", mean.clone())
-        self.register_buffer("std", std.clone())
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n = len(self.mean)
-        if x.shape[-1] == n:
-            return (x - self.mean) / self.std
-        return torch.cat(((x[..., :n] - self.mean) / self.std, x[..., n:]), dim=-1)
-
-
-class Scale(torch.nn.Module):
-    """Multiplies by a fixed factor (saved with the network)."""
-
-    def __init__(self, factor: float):
-        super().__init__()
-        self.register_buffer("factor", torch.tensor(float(factor)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.factor
-
-
-class ExpertMixedReplay:
-    """SAC's replay buffer, with a fixed share (`ratio`) of every sampled batch drawn uniformly
-    from the expert's transitions (their actions scaled into [-1, 1]); everything else (adding,
-    its size, its state) is the wrapped buffer's."""
-
-    def __init__(self, buffer, expert: dict[str, torch.Tensor], ratio: float, rng: np.random.Generator):
-        self.buffer, self.expert, self.ratio, self.rng = buffer, expert, float(ratio), rng
-        self.size_expert = len(expert["rewards"])
-
-    def sample(self, batch_size: int) -> dict[str, torch.Tensor]:
-        n_expert = int(round(self.ratio * batch_size))
-        online = self.buffer.sample(batch_size - n_expert)
-        if n_expert == 0:
-            return online
-        rows = torch.as_tensor(self.rng.integers(0, self.size_expert, size=n_expert), device=self.expert["rewards"].device)
-        return {k: torch.cat((v, self.expert[k][rows])) for k, v in online.items()}
-
-    def __len__(self) -> int:
-        return len(self.buffer)
-
-    def __getattr__(self, name):
-        return getattr(self.buffer, name)
-
-
 class BCSACAgent(SACAgent):
     def __init__(self, config, observation_space, action_space, num_envs: int = 1, device="cpu"):
         super().__init__(config, observation_space, action_space, num_envs, device)
@@ -126,20 +76,17 @@ class BCSACAgent(SACAgent):
             raise RLForgeError(f"dataset {config.dataset!r} holds observations {data.obs.shape[1:]} and actions "
                                f"{data.actions.shape[1:]}; the env has {observation_space.shape} and {action_space.shape}")
         self.expert_obs = torch.as_tensor(data.obs.reshape(len(data), -1), dtype=torch.float32, device=self.device)
+        ends = (data.terminated | data.truncated).reshape(-1, 1).copy()
+        ends[-1] = True  # the data's last episode ends with the data
+        self.expert_returns = discounted_returns(data.rewards.reshape(-1, 1).astype(np.float64), ends, config.gamma)[:, 0]
         if config.critic_layer_norm:
-            ends = (data.terminated | data.truncated).reshape(-1).copy()
-            ends[-1] = True
-            returns = discounted_returns(data.rewards.reshape(-1, 1).astype(np.float64), ends[:, None], config.gamma)
-            self._layer_norm_critics(max(1.0, float(np.sqrt(np.mean(returns ** 2)))))
+            self._layer_norm_critics(max(1.0, float(np.sqrt(np.mean(self.expert_returns ** 2)))))
         if config.normalize_obs:
             self._normalize_inputs(self.expert_obs.mean(0), self.expert_obs.std(0).clamp_min(1e-3))
         scaled = (data.actions.reshape(len(data), -1) - self._np_bias) / self._np_scale
         self.expert_actions = torch.as_tensor(np.clip(scaled, -1.0, 1.0), dtype=torch.float32, device=self.device)
         self.bc_optimizer = make_adam(self.policy.parameters(), config.bc_lr)
         self.rng = np.random.default_rng([int(torch.initial_seed()) % 2**63, 1])
-        self.expert_rewards = data.rewards.reshape(-1).astype(np.float64)
-        self.expert_ends = (data.terminated | data.truncated).reshape(-1)
-        self.expert_ends[-1] = True  # the data's last episode ends with the data
         self.expert_rng = np.random.default_rng([int(torch.initial_seed()) % 2**63, 2])
         if config.expert_ratio > 0:
             expert = {"obs": self.expert_obs, "actions": self.expert_actions,
@@ -165,16 +112,8 @@ class BCSACAgent(SACAgent):
         then sees features of bounded norm), and their output multiplied by `scale` (the expert
         data's RMS discounted return), so that these bounded features reach the Q-values' scale
         at Adam's pace. No parameter changes, so SACAgent's optimiser stays."""
-        def with_norms(net: torch.nn.Sequential) -> torch.nn.Sequential:
-            layers = list(net)
-            out = []
-            for i, layer in enumerate(layers):
-                out.append(layer)
-                if hasattr(layer, "out_features") and i < len(layers) - 1:
-                    out.append(torch.nn.LayerNorm(layer.out_features, elementwise_affine=False))
-            return torch.nn.Sequential(*out, Scale(scale))
-        self.critic = with_norms(self.critic)
-        self.target_critic = with_norms(self.target_critic)
+        self.critic = with_layer_norms(self.critic, scale)
+        self.target_critic = with_layer_norms(self.target_critic, scale)
         assert list(self.critic.parameters()) == self._critic_params
         self._target_params = list(self.target_critic.parameters())
 
@@ -227,8 +166,7 @@ class BCSACAgent(SACAgent):
         targets = torch.as_tensor(returns.reshape(-1), dtype=torch.float32, device=self.device)
         n_expert = int(round(cfg.expert_ratio * cfg.batch_size))
         if n_expert:  # the expert's own returns, in the same share as in SAC's batches
-            expert_returns = discounted_returns(self.expert_rewards[:, None], self.expert_ends[:, None], cfg.gamma)
-            expert_targets = torch.as_tensor(expert_returns.reshape(-1), dtype=torch.float32, device=self.device)
+            expert_targets = torch.as_tensor(self.expert_returns, dtype=torch.float32, device=self.device)
         loss = torch.zeros(())
         for _ in range(cfg.critic_fit_steps):
             idx = torch.as_tensor(self.rng.integers(0, len(obs), size=cfg.batch_size - n_expert), device=self.device)
@@ -254,8 +192,8 @@ class BCSACAgent(SACAgent):
         generator: measuring it changes nothing in training)."""
         gen = torch.Generator(device=self.device).manual_seed(12345)
         with torch.no_grad():
-            mean, log_std = self.policy.net(obs).chunk(2, dim=-1)
-            log_std = log_std.clamp(self.policy.log_std_min, self.policy.log_std_max)
+            dist = self.policy.distribution(obs)
+            mean, log_std = dist.mean, dist.log_std
             noise = torch.randn((16, *mean.shape), generator=gen, device=self.device)
             return -float(squashed_log_prob(mean + log_std.exp() * noise, mean, log_std).mean())
 
@@ -309,10 +247,9 @@ class BCSACAgent(SACAgent):
         obs, expert = self.expert_obs[self.diag_rows], self.expert_actions[self.diag_rows]
         gen = torch.Generator(device=self.device).manual_seed(self.next_diagnostics)
         with torch.no_grad():
-            out = self.policy.net(obs)
-        mean, log_std = out.chunk(2, dim=-1)
-        log_std = log_std.clamp(self.policy.log_std_min, self.policy.log_std_max)
-        mean = mean.detach().requires_grad_(True)
+            dist = self.policy.distribution(obs)
+        log_std = dist.log_std
+        mean = dist.mean.detach().requires_grad_(True)
         noise = torch.randn(mean.shape, generator=gen, device=self.device)
         pre_tanh = mean + log_std.exp() * noise
         alpha = float(self.log_temperature.detach().exp())
