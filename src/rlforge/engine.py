@@ -119,7 +119,7 @@ class Engine:
             self._latest_metrics.update(metrics)
         if run.step >= self.next_log:
             now = time.perf_counter()
-            sps = (run.step - self._window[1]) / max(now - self._window[0], 1e-9)
+            sps = self._window_sps(run.step, now)
             self._window = (now, run.step)
             logger.scalars({**_tagged(self._latest_metrics), "charts/sps": sps}, run.step)
             self.next_log = _next_multiple(run.step, cfg.log_every)
@@ -135,11 +135,15 @@ class Engine:
             self.save_checkpoint(run, logger)
             self.next_checkpoint = _next_multiple(run.step, cfg.checkpoint_every)
 
+    def _window_sps(self, step: int, now: float) -> float:
+        """Steps/s since the last metric row."""
+        start, first = self._window
+        return (step - first) / max(now - start, 1e-9)
+
     def _live_sps(self, run: Run, now: float) -> dict:
-        """Steps/s since the last metric row, for the progress bar between rows (runs shorter
-        than log_every would otherwise show 0); nothing right after a row (the row's rate stays)."""
-        start, step = self._window
-        return {"sps": (run.step - step) / max(now - start, 1e-9)} if run.step > step else {}
+        """The progress bar's steps/s between metric rows (runs shorter than log_every would
+        otherwise show 0); nothing right after a row (the row's rate stays)."""
+        return {"sps": self._window_sps(run.step, now)} if run.step > self._window[1] else {}
 
     def _returns_text(self) -> str:
         return format_returns(self.last_train_return, self._last_eval_mean())
