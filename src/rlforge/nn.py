@@ -141,6 +141,8 @@ class LeanFusedAdam(torch.optim.Adam):
         float32 step count on the parameter's device)."""
         with torch.no_grad():
             for group in self.param_groups:
+                if group["amsgrad"]:  # it needs one more moment: torch's first step creates all of it
+                    continue
                 for p in group["params"]:
                     if p not in self.state or not self.state[p]:
                         self.state[p] = {"step": torch.zeros((), dtype=torch.float32, device=p.device),
