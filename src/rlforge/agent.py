@@ -57,6 +57,10 @@ class Progress:
     step: int  # environment steps done, all envs together
     total_steps: int
     iteration: int
+    # A metric row follows this iteration. The engine logs each metric's newest value at the
+    # rows only, so on other iterations an agent may return no metrics and save the work (and,
+    # on a GPU, the device sync) of turning them into floats.
+    metrics_due: bool = True
 
     @property
     def fraction(self) -> float:

@@ -163,7 +163,8 @@ class Engine:
         run.iteration += 1
         self.agent.observe(batch)
         with matmul_precision(self.update_precision):
-            return self.agent.update(Progress(run.step, self.config.run.total_steps, run.iteration))
+            return self.agent.update(Progress(run.step, self.config.run.total_steps, run.iteration,
+                                              metrics_due=run.step >= self.next_log))
 
     def _act_fn(self, step: int):
         if step < self.agent.random_steps:

@@ -239,6 +239,16 @@ def maybe_compile(fn, enabled: bool):
     return call
 
 
+def clip_grad_norm(params: list[torch.Tensor], max_norm: float) -> torch.Tensor:
+    """torch.nn.utils.clip_grad_norm_ (foreach, L2) for parameters on one device, in five
+    operations instead of torch's ~15 (its grouping by device and dtype costs more than the
+    math for small networks). Returns the norm before clipping."""
+    grads = [p.grad for p in params if p.grad is not None]
+    norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+    torch._foreach_mul_(grads, torch.clamp(max_norm / (norm + 1e-6), max=1.0))
+    return norm
+
+
 def optimizer_state(optimizer: torch.optim.Optimizer) -> dict:
     """An optimiser's state_dict for an agent's `state_dict()`: tensors cloned (torch's
     load_state_dict may keep the very tensors it is given, so an uncloned state would share

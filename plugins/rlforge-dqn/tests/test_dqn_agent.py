@@ -73,11 +73,16 @@ def test_training_frequency_and_updates_per_step():
         nxt = rng.normal(size=(1, 1, 4)).astype(np.float32)
         agent.observe(Transitions(obs, np.array([[0]]), np.ones((1, 1), np.float32), nxt, np.zeros((1, 1), bool),
                                   np.zeros((1, 1), bool)))
-        metrics = agent.update(Progress(step, 100, step))
+        before = agent.gradient_steps
+        metrics = agent.update(Progress(step, 100, step, metrics_due=False))
         obs = nxt
-        assert ("losses/td" in metrics) == (step >= 10 and (step - 9) % 4 == 0)
+        phase = step >= 10 and (step - 9) % 4 == 0
+        assert agent.gradient_steps - before == (2 if phase else 0)
+        assert "losses/td" not in metrics  # no metric row follows: the losses stay tensors
     # steps 10..50 count 41 env steps after learning starts: 10 phases of 2 gradient steps
     assert agent.gradient_steps == 20
+    # a row wants the newest phase's metrics, also on an iteration without a phase
+    assert agent.update(Progress(51, 100, 51))["losses/td"] > 0
 
 
 def test_hard_target_copies_every_target_period_env_steps():
@@ -123,3 +128,30 @@ def test_epsilon_greedy_exploration():
 def test_dqn_needs_a_discrete_action_space():
     with pytest.raises(ValueError, match="discrete action space"):
         DQNAgent(DQNConfig(), VECTOR, spaces.Box(-1, 1, (1,)))
+
+
+@pytest.mark.parametrize("loss,double_q,max_grad_norm,activation", [
+    ("huber", False, 10.0, "relu"), ("mse", True, None, "tanh"), ("huber", True, 0.01, "relu")])
+def test_hand_written_gradient_steps_match_autograd(loss, double_q, max_grad_norm, activation):
+    """The MLP fast path (NumPy acting, hand-written backward) learns what autograd learns."""
+    options = dict(loss=loss, double_q=double_q, max_grad_norm=max_grad_norm, activation=activation, hidden=[32, 32])
+    agents = []
+    for hand_written in (True, False):
+        torch.manual_seed(0)
+        agents.append(agent_for(VECTOR, hand_written_passes=hand_written, **options))
+    fast, reference = agents
+    assert fast._online is not None and fast.policy.numpy_q is not None
+    assert reference._online is None and reference.policy.numpy_q is None
+    rng = np.random.default_rng(0)
+    for step in range(1, 41):
+        obs, nxt = rng.normal(size=(2, 1, 1, 4)).astype(np.float32)
+        batch = Transitions(obs, np.array([[step % 3]]), rng.normal(size=(1, 1)).astype(np.float32), nxt,
+                            np.array([[step % 7 == 0]]), np.zeros((1, 1), bool))
+        metrics = [agent.observe(batch) or agent.update(Progress(step, 100, step)) for agent in agents]
+        assert metrics[0].keys() == metrics[1].keys()
+        for key in metrics[0]:
+            assert metrics[0][key] == pytest.approx(metrics[1][key], rel=1e-4, abs=1e-6), key
+    for p, q in zip(fast.q.parameters(), reference.q.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+    probe = rng.normal(size=(50, 4)).astype(np.float32)
+    assert (fast.policy.act(probe, deterministic=True) == reference.policy.act(probe, deterministic=True)).all()

@@ -183,3 +183,31 @@ def test_state_dict_round_trip_continues_identically():
     for x, y in zip(a.sample(32).values(), b.sample(32).values()):
         assert (x == y).all()
     assert len(a) == len(b)
+
+
+def test_the_single_stream_paths_write_and_draw_what_the_general_ones_do():
+    """One env of single-frame observations takes scalar-index paths; they must leave every
+    array as the general paths do and draw the same batches, through ring wraps, episode ends
+    and an env restart that cuts an episode."""
+    stream = StackedStream(1, seed=5, stack=1)
+    fast = FrameReplayBuffer(50, (1, 2, 3), np.int32, 1, 1, GAMMA, 1, seed=7)
+    general = FrameReplayBuffer(50, (1, 2, 3), np.int32, 1, 1, GAMMA, 1, seed=7)
+    general.single_stream = False
+    assert fast.single_stream
+    cuts = 0
+    for step in range(300):  # the 50-slot ring wraps several times
+        restart = step in (120, 200) and bool(fast.open[0])
+        if restart:
+            stream.obs[0] = stream._first()  # the env restarted mid-episode
+            cut_action = int(batch.actions[0, 0])
+        batch = stream.step()
+        fast.add(batch)
+        general.add(batch)
+        for name in ("frames", "actions", "rewards", "first", "acted", "terminal", "end", "position", "filled", "open"):
+            np.testing.assert_array_equal(getattr(fast, name), getattr(general, name), err_msg=name)
+        assert len(fast) == len(general)
+        for x, y in zip(fast.sample(16).values(), general.sample(16).values()):
+            assert (x == y).all()
+        if restart:  # the cut transition now ends its episode
+            cuts += int(fast.end[0][fast.actions[0] == cut_action].all())
+    assert cuts == 2 and fast.first[0].sum() > 2

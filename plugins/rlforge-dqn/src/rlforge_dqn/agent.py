@@ -22,8 +22,9 @@ from gymnasium import spaces
 from torch import nn
 
 from rlforge.agent import Agent, Policy, Progress, Transitions
+from rlforge.mlp_passes import MLPGradient, NumpyMLP, PlainMLP, mlp_forward, plain_mlp
 from rlforge.nn import activation as activation_class
-from rlforge.nn import load_optimizer_state, make_adam, mlp, optimizer_state, resolve_device
+from rlforge.nn import clip_grad_norm, load_optimizer_state, make_adam, mlp, optimizer_state, resolve_device
 
 from rlforge_dqn.frame_buffer import FrameReplayBuffer
 
@@ -97,6 +98,13 @@ class QNetwork(nn.Module):
         """The device of the parameters (looked up once per step when acting)."""
         return self.value[0].weight.device if self.dueling else self.head[0].weight.device
 
+    def plain_head(self) -> PlainMLP | None:
+        """The MLP as a PlainMLP for hand-written passes (one relu/tanh MLP over float
+        observations, on the CPU), else None."""
+        if self.kind != "mlp" or self.dueling or self.scale != 1.0:
+            return None
+        return plain_mlp(self.head)
+
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         x = obs.float()
         if self.scale != 1.0:
@@ -112,15 +120,20 @@ class QNetwork(nn.Module):
 
 
 class EpsilonGreedyPolicy(Policy):
-    """Greedy in the Q-network, or with probability `epsilon` a uniformly random action."""
+    """Greedy in the Q-network, or with probability `epsilon` a uniformly random action.
+    `numpy_q` (the same network's NumPy pass) answers greedy queries where given."""
 
-    def __init__(self, q_network: QNetwork, num_actions: int, epsilon: float = 1.0):
+    def __init__(self, q_network: QNetwork, num_actions: int, epsilon: float = 1.0,
+                 numpy_q: NumpyMLP | None = None):
         super().__init__()
         self.q = q_network
         self.num_actions = int(num_actions)
         self.epsilon = float(epsilon)
+        self.numpy_q = numpy_q
 
     def greedy(self, obs: np.ndarray) -> np.ndarray:
+        if self.numpy_q is not None:
+            return self.numpy_q(obs.reshape(len(obs), -1)).argmax(-1)
         with torch.inference_mode():
             device = self.q.head_device()
             return self.q(torch.as_tensor(obs, device=device)).argmax(-1).numpy(force=True)
@@ -170,7 +183,12 @@ class DQNAgent(Agent):
         self.target_q = copy.deepcopy(self.q).requires_grad_(False)
         self._params = list(self.q.parameters())
         self._target_params = list(self.target_q.parameters())
-        self.policy = EpsilonGreedyPolicy(self.q, self.num_actions, cfg.epsilon_start)
+        # Small MLPs on the CPU: torch's per-operation overhead outweighs their math, so they
+        # act in NumPy and learn through hand-written passes (rlforge.mlp_passes).
+        head = self.q.plain_head() if cfg.hand_written_passes else None
+        self._online = MLPGradient(head) if head else None
+        self._target_head = self.target_q.plain_head() if head else None
+        self.policy = EpsilonGreedyPolicy(self.q, self.num_actions, cfg.epsilon_start, NumpyMLP(head) if head else None)
         self.optimizer = make_adam(self._params, cfg.lr, eps=cfg.adam_eps)
 
         # The engine seeds torch/numpy/random before building the agent; derive the buffer's
@@ -185,6 +203,7 @@ class DQNAgent(Agent):
         self.last_step = 0  # env steps seen at the previous update
         self.since_phase = 0  # env steps since the previous training phase
         self.credit = 0.0  # gradient steps owed (updates_per_step per env step)
+        self._phase_values = None  # the newest training phase's metrics: (summed tensors, steps, lr)
 
     # ------------------------------------------------------------------ experience
 
@@ -211,17 +230,33 @@ class DQNAgent(Agent):
                 self._copy_target()
                 self.target_block = block
         new_steps, self.last_step = progress.step - self.last_step, progress.step
-        if progress.step < cfg.learning_starts or len(self.buffer) == 0:
-            return metrics
+        if progress.step >= cfg.learning_starts and len(self.buffer) > 0:
+            self._train_phase(new_steps, progress)
+        if progress.metrics_due:
+            metrics.update(self._phase_metrics())
+        return metrics
+
+    def _phase_metrics(self) -> dict[str, float]:
+        """The newest training phase's metrics as floats ({} before the first phase)."""
+        if self._phase_values is None:
+            return {}
+        totals, n, lr = self._phase_values
+        names = ["losses/td", "charts/q_mean", "charts/td_error"] + (["charts/grad_norm"] if self.config.max_grad_norm else [])
+        return {**dict(zip(names, (torch.stack(totals) / n).tolist())), "charts/lr": lr}
+
+    def _train_phase(self, new_steps: int, progress: Progress) -> None:
+        """The gradient steps owed, every train_frequency env steps. Their metrics stay tensors
+        (`_phase_values`) until a metric row wants them."""
+        cfg = self.config
         self.credit += new_steps * cfg.updates_per_step
         self.since_phase += new_steps
         if self.since_phase < cfg.train_frequency:
-            return metrics
+            return
         self.since_phase = 0
         n = int(self.credit + 1e-9)
         self.credit -= n
         if n == 0:
-            return metrics
+            return
         lr = cfg.lr if cfg.lr_schedule == "constant" else linear_schedule(cfg.lr, cfg.lr_end, cfg.lr_fraction, progress)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -229,30 +264,56 @@ class DQNAgent(Agent):
         for _ in range(n):
             values = self._gradient_step(self.buffer.sample(cfg.batch_size))
             totals = values if totals is None else [a + b for a, b in zip(totals, values)]
-        names = ["losses/td", "charts/q_mean", "charts/td_error"] + (["charts/grad_norm"] if cfg.max_grad_norm else [])
-        metrics.update(zip(names, (torch.stack(totals) / n).tolist()))
-        metrics["charts/lr"] = lr
-        return metrics
+        self._phase_values = (totals, n, lr)
 
     def _gradient_step(self, batch: dict[str, torch.Tensor]) -> list[torch.Tensor]:
         cfg = self.config
-        with torch.no_grad():
-            next_q_target = self.target_q(batch["next_obs"])
-            next_q_online = self.q(batch["next_obs"]) if cfg.double_q else None
-            target = td_target(batch["returns"], batch["discounts"], next_q_target, next_q_online)
-        q = self.q(batch["obs"]).gather(-1, batch["actions"].long().unsqueeze(-1)).squeeze(-1)
-        loss = F.mse_loss(q, target) if cfg.loss == "mse" else F.smooth_l1_loss(q, target, beta=1.0)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        values = [loss.detach(), q.detach().mean(), (q.detach() - target).abs().mean()]
+        target = self._td_target(batch)
+        chosen = batch["actions"].long().unsqueeze(-1)
+        if self._online is None:
+            q = self.q(batch["obs"]).gather(-1, chosen).squeeze(-1)
+            loss = self._loss(q, target)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            q, loss = q.detach(), loss.detach()
+        else:
+            q, loss = self._hand_written_backward(batch["obs"], chosen, target)
+        values = [loss, q.mean(), (q - target).abs().mean()]
         if cfg.max_grad_norm:
-            values.append(torch.nn.utils.clip_grad_norm_(self._params, cfg.max_grad_norm, foreach=True).detach())
+            values.append(clip_grad_norm(self._params, cfg.max_grad_norm))
         self.optimizer.step()
         self.gradient_steps += 1
         if cfg.target_update == "soft":
             with torch.no_grad():
                 torch._foreach_lerp_(self._target_params, self._params, cfg.tau)
         return values
+
+    def _td_target(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        next_obs = batch["next_obs"]
+        with torch.no_grad():
+            if self._online is None:
+                next_q_target = self.target_q(next_obs)
+                next_q_online = self.q(next_obs) if self.config.double_q else None
+            else:
+                next_obs = next_obs.reshape(len(next_obs), -1)
+                next_q_target = mlp_forward(self._target_head, next_obs)
+                next_q_online = mlp_forward(self._online.net, next_obs) if self.config.double_q else None
+        return td_target(batch["returns"], batch["discounts"], next_q_target, next_q_online)
+
+    def _loss(self, q: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(q, target) if self.config.loss == "mse" else F.smooth_l1_loss(q, target, beta=1.0)
+
+    def _hand_written_backward(self, obs: torch.Tensor, chosen: torch.Tensor,
+                               target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Q(s, a) and the loss, with the loss's gradient in each parameter's .grad: the
+        autograd branch's values through the passes of rlforge.mlp_passes."""
+        q_all = self._online.forward(obs.reshape(len(obs), -1))
+        q = q_all.gather(-1, chosen).squeeze(-1)
+        error = q - target
+        # d(mean loss)/dq: the Huber loss (delta 1) clips the error at +-1, the squared error doubles it
+        grad_q = (error.clamp(-1.0, 1.0) if self.config.loss == "huber" else error * 2.0).div_(len(q))
+        self._online.backward(torch.zeros_like(q_all).scatter_(-1, chosen, grad_q.unsqueeze(-1)))
+        return q, self._loss(q, target)
 
     def _copy_target(self) -> None:
         with torch.no_grad():
@@ -269,6 +330,7 @@ class DQNAgent(Agent):
             "counters": {"gradient_steps": self.gradient_steps, "target_block": self.target_block,
                          "last_step": self.last_step, "since_phase": self.since_phase, "credit": self.credit},
             "epsilon": self.policy.epsilon,
+            "phase_metrics": self._phase_metrics(),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -281,6 +343,9 @@ class DQNAgent(Agent):
         self.last_step, self.since_phase = int(counters["last_step"]), int(counters["since_phase"])
         self.credit = float(counters["credit"])
         self.policy.epsilon = float(state["epsilon"])
+        saved = dict(state.get("phase_metrics") or {})  # absent from checkpoints of earlier versions
+        lr = saved.pop("charts/lr", None)
+        self._phase_values = ([torch.tensor(v) for v in saved.values()], 1, lr) if saved else None
 
 
 # ----------------------------------------------------------------------------- helpers

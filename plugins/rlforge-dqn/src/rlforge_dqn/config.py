@@ -25,6 +25,9 @@ class DQNConfig:
     hidden: list[int] = option([64, 64], "hidden layer widths of the MLP Q-network")
     activation: str = option("relu", "hidden activation of the MLP (relu, tanh, elu, gelu, leaky_relu)")
     dueling: bool = option(False, "dueling heads: Q = V + A - mean(A) (Wang et al. 2016)")
+    hand_written_passes: bool = option(
+        True, "MLP Q-networks with relu or tanh on the CPU: act in NumPy and take gradient steps with a "
+              "hand-written backward pass (same values as autograd, fewer operations); false: autograd")
 
     # optimisation
     lr: float = option(1.0e-3, "Adam learning rate (the initial one when lr_schedule is linear)")

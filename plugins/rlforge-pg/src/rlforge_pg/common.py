@@ -21,7 +21,7 @@ from gymnasium import spaces
 from torch import nn
 
 from rlforge.agent import Policy
-from rlforge.nn import make_adam, mlp
+from rlforge.nn import clip_grad_norm, make_adam, mlp
 
 LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 HALF_LOG_2PIE = 0.5 * math.log(2.0 * math.pi * math.e)
@@ -247,7 +247,7 @@ def adam(params, lr: float, eps: float = 1e-8) -> torch.optim.Optimizer:
 def clip_grad(params: list[torch.Tensor], max_norm: float | None) -> torch.Tensor | None:
     if max_norm is None:
         return None
-    return nn.utils.clip_grad_norm_(params, max_norm, foreach=True)
+    return clip_grad_norm(params, max_norm)
 
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:

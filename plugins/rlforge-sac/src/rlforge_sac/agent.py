@@ -208,6 +208,8 @@ class SACAgent(Agent):
                 q_sum = q_mean if q_sum is None else q_sum + q_mean
                 n_critic += 1
             actor_loss, entropy, temperature_loss = self._update_actor(batch["obs"])
+        if not progress.metrics_due:  # the losses stay tensors: no float conversion (a GPU sync)
+            return {}
 
         names = ["losses/critic", "charts/q_mean", "losses/actor", "charts/entropy", "charts/temperature"]
         values = [critic_sum / n_critic, q_sum / n_critic, actor_loss, entropy, self.log_temperature.detach().exp()]
