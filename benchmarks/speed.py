@@ -5,6 +5,7 @@ same hyperparameters and thread count; median ratios printed and written as JSON
         --out benchmarks/results/speed_<date>.json
     python benchmarks/speed.py --device cuda --algos sac     # GPU figures, where there is a GPU
     python benchmarks/speed.py --algos dqn --set dqn.train_freq=4 --steps dqn=10000
+    python benchmarks/speed.py --algos ppo --repeats 5 --vary-seeds   # PPO time to solve over seeds 1-5
     python benchmarks/speed.py --algos sac --sb3-matmul-precision medium   # SB3 with rlforge's SAC precision
 
   sac  HalfCheetah-v4: env steps/s after learning starts (batch 256, 2x256 networks, one
@@ -38,7 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 
-EVAL_SEED = 1_000_003  # rlforge's evaluation seed offset (seed 1 + this), used by both sides
+EVAL_SEED = 1_000_003  # rlforge's evaluation seed offset (the run's seed + this), used by both sides
 
 # ----------------------------------------------------------------------------- settings, written once
 
@@ -61,7 +62,7 @@ TINY = {"sac": {"learning_starts": 200, "steps": 200, "eval_episodes": 1, "buffe
 
 def rlforge_sets(algo: str, s: dict, threads: int, device: str) -> dict:
     """SETTINGS[algo] as rlforge config keys."""
-    common = {"torch_threads": threads, "device": device, "seed": 1}
+    common = {"torch_threads": threads, "device": device, "seed": s.get("seed", 1)}
     if algo == "sac":
         return {**common, "actor_hidden": s["hidden"], "critic_hidden": s["hidden"], "activation": "relu",
                 "batch_size": s["batch_size"], "actor_lr": s["lr"], "critic_lr": s["lr"], "temperature_lr": s["lr"],
@@ -178,11 +179,13 @@ def sb3_worker(algo: str, s: dict, threads: int, device: str, matmul: str) -> No
     import stable_baselines3 as sb3
     from stable_baselines3.common.callbacks import BaseCallback
 
+    seed = s.get("seed", 1)
+
     def evaluate(model, episodes: int) -> float:
         env = gym.make(s["env"])
         returns = []
         for episode in range(episodes):
-            obs, _ = env.reset(seed=1 + EVAL_SEED + episode)
+            obs, _ = env.reset(seed=seed + EVAL_SEED + episode)
             done, total = False, 0.0
             while not done:
                 action, _ = model.predict(obs, deterministic=True)
@@ -215,29 +218,30 @@ def sb3_worker(algo: str, s: dict, threads: int, device: str, matmul: str) -> No
             self.marks["end"] = time.perf_counter()
 
     total = _total(algo, s)
+    seed = s.get("seed", 1)
     net = {"net_arch": list(s["hidden"])}
     if algo == "sac":
         model = sb3.SAC("MlpPolicy", s["env"], learning_rate=s["lr"], buffer_size=s["buffer_size"],
                         learning_starts=s["learning_starts"], batch_size=s["batch_size"], tau=s["tau"],
                         gamma=s["gamma"], train_freq=1, gradient_steps=s["updates_per_step"],
                         ent_coef=f"auto_{s['init_temperature']}", target_entropy="auto", policy_kwargs=net,
-                        seed=1, device=device, verbose=0)
+                        seed=seed, device=device, verbose=0)
     elif algo == "dqn":
         model = sb3.DQN("MlpPolicy", s["env"], learning_rate=s["lr"], buffer_size=s["buffer_size"],
                         learning_starts=s["learning_starts"], batch_size=s["batch_size"], tau=1.0, gamma=s["gamma"],
                         train_freq=s["train_freq"], gradient_steps=s["gradient_steps"],
                         target_update_interval=s["target_period"], exploration_fraction=s["epsilon_fraction"],
                         exploration_initial_eps=s["epsilon_start"], exploration_final_eps=s["epsilon_end"],
-                        max_grad_norm=s["max_grad_norm"], policy_kwargs=net, seed=1, device=device, verbose=0)
+                        max_grad_norm=s["max_grad_norm"], policy_kwargs=net, seed=seed, device=device, verbose=0)
     else:
         from stable_baselines3.common.env_util import make_vec_env
 
-        env = make_vec_env(s["env"], n_envs=s["num_envs"], seed=1)
+        env = make_vec_env(s["env"], n_envs=s["num_envs"], seed=seed)
         lr = s["lr"]
         model = sb3.PPO("MlpPolicy", env, n_steps=s["n_steps"], batch_size=s["batch_size"], n_epochs=s["epochs"],
                         learning_rate=lambda fraction: fraction * lr, gamma=s["gamma"], gae_lambda=s["gae_lambda"],
                         clip_range=s["clip"], ent_coef=s["ent_coef"], vf_coef=s["vf_coef"],
-                        max_grad_norm=s["max_grad_norm"], policy_kwargs=net, seed=1, device=device, verbose=0)
+                        max_grad_norm=s["max_grad_norm"], policy_kwargs=net, seed=seed, device=device, verbose=0)
     clock = Clock()
     model.learn(total_timesteps=total, callback=clock)
     if algo == "ppo":
@@ -304,12 +308,14 @@ def ratio(a, b):
 
 
 def bench(algo: str, s: dict, repeats: int, sides: list[str], threads: int, device: str, workdir: Path,
-          sb3_matmul: str = "highest") -> dict:
+          sb3_matmul: str = "highest", vary_seeds: bool = False) -> dict:
     runs = {side: [] for side in sides}
     for i in range(repeats):
+        seeded = {**s, "seed": i + 1 if vary_seeds else 1}  # both sides of a repeat share its seed
         for side in sides:
-            result = (run_rlforge(algo, s, threads, device, workdir, i) if side == "rlforge"
-                      else run_sb3(algo, s, threads, device, sb3_matmul))
+            result = (run_rlforge(algo, seeded, threads, device, workdir, i) if side == "rlforge"
+                      else run_sb3(algo, seeded, threads, device, sb3_matmul))
+            result = {"seed": seeded["seed"], **result}
             runs[side].append({k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()})
             print(f"{algo} repeat {i + 1} {side:>7}: {json.dumps(runs[side][-1])}", flush=True)
     keys = ["sps", "eval_return"] + (["seconds_to_solve", "solved_at_step"] if algo == "ppo" else [])
@@ -399,6 +405,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cuda-updates", type=int, default=5000, help="with --device cuda: SAC updates timed")
     parser.add_argument("--sb3-matmul-precision", choices=["highest", "high", "medium"], default="highest",
                         help="torch's float32 matmul precision in the SB3 runs (default: torch's own, as SB3 ships)")
+    parser.add_argument("--vary-seeds", action="store_true",
+                        help="repeat i runs seed i on both sides (default: seed 1 every time); PPO's time to "
+                             "solve depends on the seed's luck as much as on speed, so its median over seeds is the fairer figure")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--sb3-worker", help=argparse.SUPPRESS)
     parser.add_argument("--settings", help=argparse.SUPPRESS)
@@ -435,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
             s["steps"] = steps[algo]
         s.update(parse_sets(args.sets, algo))
         results[algo] = bench(algo, s, args.repeats, sides, args.threads, args.device, workdir,
-                              args.sb3_matmul_precision)
+                              args.sb3_matmul_precision, args.vary_seeds)
         results[algo]["load_average_after"] = list(os.getloadavg())
         if algo == "sac" and args.device == "cuda":
             results[algo]["cuda_updates"] = cuda_updates(s, 200 if args.tiny else args.cuda_updates)

@@ -19,7 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-_ACTIVATIONS = {nn.ReLU: "relu", nn.Tanh: "tanh"}
+from rlforge.nn import Tanh, tanh_
+
+_ACTIVATIONS = {nn.ReLU: "relu", nn.Tanh: "tanh", Tanh: "tanh"}
 
 
 class PlainMLP:
@@ -52,7 +54,7 @@ def mlp_forward(net: PlainMLP, x: torch.Tensor) -> torch.Tensor:
         for i, layer in enumerate(net.linears):
             x = F.linear(x, layer.weight, layer.bias)
             if i < last:
-                x = torch.relu_(x) if net.activation == "relu" else torch.tanh_(x)
+                x = torch.relu_(x) if net.activation == "relu" else tanh_(x)
     return x
 
 
@@ -104,7 +106,7 @@ class MLPGradient:
                 self._inputs.append(x)
                 x = F.linear(x, layer.weight, layer.bias)
                 if i < last:
-                    x = torch.relu_(x) if self.net.activation == "relu" else torch.tanh_(x)
+                    x = torch.relu_(x) if self.net.activation == "relu" else tanh_(x)
         return x
 
     def backward(self, grad_output: torch.Tensor) -> None:

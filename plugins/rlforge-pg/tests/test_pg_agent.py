@@ -79,6 +79,34 @@ def test_policy_acts_in_the_space_without_a_graph(kind):
         assert sampled.dtype == np.float32
 
 
+@pytest.mark.parametrize("kind", ["discrete", "box"])
+def test_numpy_acting_follows_the_policy_distribution(kind):
+    """Acting on the CPU runs in NumPy; its greedy actions are the network's, and its samples
+    follow the distribution that log_prob scores (the torch path's)."""
+    obs_space, act_space = SPACES[kind]
+    torch.manual_seed(3)
+    policy = PGPolicy(obs_space, act_space, [16], log_std_init=-1.0)
+    if kind == "discrete":
+        with torch.no_grad():
+            policy.net[-1].weight.mul_(20.0)  # distinct action probabilities
+    assert policy.numpy_net is not None
+    obs = np.random.default_rng(0).normal(size=(3, *obs_space.shape)).astype(np.float32)
+    with torch.no_grad():
+        out = policy.net(policy.features(obs))
+    greedy = policy.act(obs, deterministic=True)
+    if kind == "discrete":
+        np.testing.assert_array_equal(greedy, out.argmax(-1).numpy())
+        draws = np.stack([policy.act(obs) for _ in range(4000)])  # [4000, 3]
+        for row in range(3):
+            frequency = np.bincount(draws[:, row], minlength=2) / len(draws)
+            np.testing.assert_allclose(frequency, torch.softmax(out[row], -1).numpy(), atol=0.03)
+    else:
+        np.testing.assert_allclose(greedy, out.clamp(-2, 2).numpy(), rtol=1e-5, atol=1e-6)
+        draws = np.stack([policy.act(obs) for _ in range(4000)])  # [4000, 3, 1]
+        np.testing.assert_allclose(draws.mean(0), out.numpy(), atol=0.02)
+        np.testing.assert_allclose(draws.std(0), np.exp(-1.0), rtol=0.05)
+
+
 def test_box_actions_are_clipped_and_scored_as_clipped():
     obs_space, act_space = PENDULUM
     policy = PGPolicy(obs_space, act_space, [8], log_std_init=2.0)  # std e^2: most samples leave [-2, 2]

@@ -21,6 +21,7 @@ from gymnasium import spaces
 from torch import nn
 
 from rlforge.agent import Policy
+from rlforge.mlp_passes import NumpyMLP, plain_mlp
 from rlforge.nn import clip_grad_norm, make_adam, mlp
 
 LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -182,6 +183,10 @@ class PGPolicy(Policy):
             orthogonal_init(self.net, 0.01)
         self.obs_rms = RunningMeanStd((self.obs_dim,)) if normalize_obs else None
         self.obs_clip = float(obs_clip)
+        # Acting on the CPU without observation normalisation runs in NumPy: a few observations
+        # per call, where torch's per-operation overhead outweighs the math (rlforge.mlp_passes).
+        plain = plain_mlp(self.net)
+        self.numpy_net = NumpyMLP(plain) if plain is not None and self.obs_rms is None else None
 
     @property
     def device(self) -> torch.device:
@@ -213,6 +218,8 @@ class PGPolicy(Policy):
         return log_prob, gaussian_entropy(self.log_std).expand(out.shape[0])
 
     def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
+        if self.numpy_net is not None and self.net[0].weight.is_cpu:
+            return self._act_in_numpy(np.asarray(obs), deterministic)
         with torch.inference_mode():
             n = len(obs)
             out = self.net(self.features(obs))
@@ -228,6 +235,29 @@ class PGPolicy(Policy):
                 actions = out + torch.exp(self.log_std) * torch.randn_like(out)
             actions = torch.clamp(actions, self.action_low, self.action_high)
             return actions.cpu().numpy().astype(self.action_dtype, copy=False).reshape(n, *self.action_shape)
+
+
+    def _act_in_numpy(self, obs: np.ndarray, deterministic: bool) -> np.ndarray:
+        """`act` through the NumPy pass; random draws come from NumPy's global generator (seeded
+        and checkpointed by the engine, as torch's is)."""
+        n = len(obs)
+        out = self.numpy_net(obs.reshape(n, self.obs_dim))
+        if self.discrete:
+            index = out.argmax(-1) if deterministic else sample_categorical(out)
+            return (index + self.action_start).astype(np.int64)
+        if not deterministic:
+            std = np.exp(self.log_std.detach().numpy())
+            out = out + std * np.random.standard_normal(out.shape).astype(np.float32)
+        actions = np.clip(out, self.action_low.numpy(), self.action_high.numpy())
+        return actions.astype(self.action_dtype, copy=False).reshape(n, *self.action_shape)
+
+
+def sample_categorical(logits: np.ndarray) -> np.ndarray:
+    """One draw per row of softmax(logits) [N, n], by inverting its CDF with a uniform from
+    NumPy's global generator."""
+    cdf = np.exp(logits - logits.max(-1, keepdims=True)).cumsum(-1)
+    u = np.random.random_sample(len(logits)) * cdf[:, -1]
+    return np.minimum((cdf < u[:, None]).sum(-1), logits.shape[-1] - 1)
 
 
 def check_spaces(observation_space, action_space) -> None:

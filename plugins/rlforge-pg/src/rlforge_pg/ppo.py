@@ -100,19 +100,20 @@ class PPOAgent(Agent):
         lr = annealed(cfg.lr, progress, rows) if cfg.anneal_lr else cfg.lr
         set_lr(self.optimizer, lr)
         sums = torch.zeros(6, device=self.device)  # policy, value, entropy, approx_kl, clipfrac, count
+        # the per-step statistics feed metric rows and the KL stop only
+        statistics = progress.metrics_due or cfg.target_kl is not None
         epochs_done = 0
         for _ in range(cfg.update_epochs):
             epoch_kl = torch.zeros((), device=self.device)
-            minibatches = torch.randperm(rows, device=self.device).tensor_split(cfg.num_minibatches)
-            for idx in minibatches:
-                log_prob, entropy = self.policy.log_prob(rollout["obs"][idx], rollout["actions"][idx])
-                old_log_prob = rollout["old_log_prob"][idx]
-                advantages = rollout["advantages"][idx]
-                if cfg.normalize_advantages and len(idx) > 1:
+            for minibatch in self._minibatches(rollout, rows):
+                log_prob, entropy = self.policy.log_prob(minibatch["obs"], minibatch["actions"])
+                old_log_prob = minibatch["old_log_prob"]
+                advantages = minibatch["advantages"]
+                if cfg.normalize_advantages and len(advantages) > 1:
                     advantages = normalized(advantages, unbiased=True)
                 policy_loss, clip_fraction = clipped_surrogate_loss(log_prob, old_log_prob, advantages, cfg.clip_coef)
-                values = self.critic(rollout["obs"][idx]).squeeze(-1)
-                critic_loss = value_loss(values, rollout["returns"][idx], rollout["old_values"][idx],
+                values = self.critic(minibatch["obs"]).squeeze(-1)
+                critic_loss = value_loss(values, minibatch["returns"], minibatch["old_values"],
                                          cfg.clip_coef if cfg.clip_value_loss else None)
                 entropy_mean = entropy.mean()
                 loss = policy_loss - cfg.ent_coef * entropy_mean + cfg.vf_coef * critic_loss
@@ -120,6 +121,8 @@ class PPOAgent(Agent):
                 loss.backward()
                 clip_grad(self._params, cfg.max_grad_norm)
                 self.optimizer.step()
+                if not statistics:
+                    continue
                 with torch.no_grad():
                     log_ratio = log_prob.detach() - old_log_prob
                     approx_kl = ((log_ratio.exp() - 1.0) - log_ratio).mean()  # the k3 estimator (CleanRL)
@@ -130,6 +133,8 @@ class PPOAgent(Agent):
             if cfg.target_kl is not None and float(epoch_kl) > cfg.target_kl:
                 break
         self.updates += 1
+        if not progress.metrics_due:
+            return {}
         policy_loss, critic_loss, entropy, approx_kl, clip_fraction, count = sums.tolist()
         metrics = {
             "losses/policy": policy_loss / count, "losses/value": critic_loss / count,
@@ -143,6 +148,15 @@ class PPOAgent(Agent):
         if not self.policy.discrete:
             metrics["charts/std"] = float(self.policy.log_std.detach().exp().mean())
         return metrics
+
+    def _minibatches(self, rollout: dict[str, torch.Tensor], rows: int):
+        """The rollout in num_minibatches shuffled parts. One part is the whole rollout: its
+        losses are means over rows, which no shuffle changes, so it is used as it is."""
+        if self.config.num_minibatches == 1:
+            yield rollout
+            return
+        for idx in torch.randperm(rows, device=self.device).tensor_split(self.config.num_minibatches):
+            yield {name: values[idx] for name, values in rollout.items()}
 
     # ------------------------------------------------------------------ resume
 
