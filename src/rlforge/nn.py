@@ -43,8 +43,8 @@ class _NumpyTanh(torch.autograd.Function):
 
 class Tanh(nn.Tanh):
     """nn.Tanh whose forward of larger CPU float32 inputs is NumPy's: torch's CPU tanh kernel
-    is about 8x slower (256x64 here: 50 us against NumPy's 6 us; forward and backward of the
-    activation 79 vs 46 us; benchmarks/tanh_speed.py). Same values to float32 rounding (6e-8);
+    is about 8x slower (256x64 here: 45 us against NumPy's 6 us; forward and backward of the
+    activation 76 vs 44 us; benchmarks/tanh_speed.py). Same values to float32 rounding (6e-8);
     the backward is torch's tanh_backward."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
