@@ -1,4 +1,4 @@
-"""Where one DQN step's time goes, with the speed harness's DQN settings on CartPole-v1.
+r"""Where one DQN step's time goes, with the speed harness's DQN settings on CartPole-v1.
 
     python benchmarks/dqn_step_profile.py [--steps 3000] [--set hand_written_passes=false] \
         [--out benchmarks/results/dqn_step_profile_<date>.json]

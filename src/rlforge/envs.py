@@ -21,6 +21,7 @@ from gymnasium.vector import AutoresetMode
 
 from rlforge import envstate
 from rlforge.registry import EnvSpec, load
+from rlforge.single_env import SingleEnv
 
 # The MuJoCo v4 ids are the ones the CS285 homeworks and most published results use.
 warnings.filterwarnings("ignore", message=r".*The environment .* is out of date", category=DeprecationWarning)
@@ -94,20 +95,35 @@ class EnvAdapter:
                  plugin_spec: EnvSpec | None = None, max_episode_steps: int | None = None,
                  render_mode: str | None = None, info_keys: tuple[str, ...] = ()):
         self.env_id, self.num_envs, self.seed = env_id, num_envs, seed
-        self.info_keys = tuple(info_keys)
         _ensure_registered(plugin_spec)
 
         def factory():
             return make_env(env_id, plugin_spec, max_episode_steps, render_mode)
 
-        vector_cls = gym.vector.AsyncVectorEnv if mode == "async" else gym.vector.SyncVectorEnv
-        self.vec = vector_cls([factory] * num_envs, autoreset_mode=AutoresetMode.SAME_STEP)
+        if mode == "async":
+            self.vec = gym.vector.AsyncVectorEnv([factory] * num_envs, autoreset_mode=AutoresetMode.SAME_STEP)
+        elif num_envs == 1:
+            self.vec = SingleEnv(factory)  # SyncVectorEnv's semantics without its per-step overhead
+        else:
+            self.vec = gym.vector.SyncVectorEnv([factory] * num_envs, autoreset_mode=AutoresetMode.SAME_STEP)
+        self.info_keys = info_keys
         self.observation_space = self.vec.single_observation_space
         self.action_space = self.vec.single_action_space
         self.action_space.seed(seed)  # random actions are reproducible too
         self._obs_dtype = np.float32 if np.issubdtype(self.observation_space.dtype, np.floating) else self.observation_space.dtype
         self.episode_returns = np.zeros(num_envs, dtype=np.float64)
         self.episode_lengths = np.zeros(num_envs, dtype=np.int64)
+
+    @property
+    def info_keys(self) -> tuple[str, ...]:
+        """The step-info entries each Step carries (set by the engine once the agent exists)."""
+        return self._info_keys
+
+    @info_keys.setter
+    def info_keys(self, keys) -> None:
+        self._info_keys = tuple(keys)
+        if isinstance(self.vec, SingleEnv):
+            self.vec.info_keys = self._info_keys  # it batches only these
 
     def reset(self, seed: int | None = None) -> np.ndarray:
         obs, _ = self.vec.reset(seed=self.seed if seed is None else seed)

@@ -47,11 +47,14 @@ def plain_mlp(module: nn.Module) -> PlainMLP | None:
     return PlainMLP(linears, kinds.pop() if kinds else "relu")
 
 
-def mlp_forward(net: PlainMLP, x: torch.Tensor) -> torch.Tensor:
-    """The stack's output for x [batch, in], without module calls or autograd's graph."""
+def mlp_forward(net: PlainMLP, x: torch.Tensor, layer_inputs: list[torch.Tensor] | None = None) -> torch.Tensor:
+    """The stack's output for x [batch, in], without module calls or autograd's graph; each
+    layer's input is appended to `layer_inputs` where one is given (for a backward pass)."""
     with torch.no_grad():
         last = len(net.linears) - 1
         for i, layer in enumerate(net.linears):
+            if layer_inputs is not None:
+                layer_inputs.append(x)
             x = F.linear(x, layer.weight, layer.bias)
             if i < last:
                 x = torch.relu_(x) if net.activation == "relu" else tanh_(x)
@@ -100,14 +103,7 @@ class MLPGradient:
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._inputs = []
-        with torch.no_grad():
-            last = len(self.net.linears) - 1
-            for i, layer in enumerate(self.net.linears):
-                self._inputs.append(x)
-                x = F.linear(x, layer.weight, layer.bias)
-                if i < last:
-                    x = torch.relu_(x) if self.net.activation == "relu" else tanh_(x)
-        return x
+        return mlp_forward(self.net, x, self._inputs)
 
     def backward(self, grad_output: torch.Tensor) -> None:
         grad = grad_output

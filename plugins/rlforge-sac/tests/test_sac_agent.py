@@ -1,5 +1,6 @@
 """The SAC agent on Pendulum-v1's spaces with random experience: updates, acting, resume."""
 
+import copy
 import math
 
 import gymnasium as gym
@@ -128,8 +129,17 @@ def test_unbounded_action_space_is_rejected():
         SACAgent(SACConfig(**SMALL), OBS_SPACE, gym.spaces.Box(-np.inf, np.inf, (2,), np.float32))
 
 
-def test_acting_returns_numpy_in_bounds_without_a_graph():
+def torch_path(policy: SACPolicy) -> SACPolicy:
+    """The policy acting through its torch modules (as on a GPU), not the NumPy pass."""
+    policy.numpy_acting = False
+    return policy
+
+
+@pytest.mark.parametrize("path", ["numpy", "torch"])
+def test_acting_returns_numpy_in_bounds_without_a_graph(path):
     agent = make_agent()
+    if path == "torch":
+        torch_path(agent.policy)
     outputs = []
     agent.policy.net.register_forward_hook(lambda module, args, out: outputs.append(out))
     obs = np.random.default_rng(0).uniform(-1, 1, (5, 3))  # float64 is fine too
@@ -138,15 +148,57 @@ def test_acting_returns_numpy_in_bounds_without_a_graph():
             actions = agent.policy.act(obs, deterministic=deterministic)
             assert isinstance(actions, np.ndarray) and actions.dtype == np.float32 and actions.shape == (5, 1)
             assert np.all(actions >= -2.0) and np.all(actions <= 2.0)
-    assert outputs and all(not out.requires_grad and out.grad_fn is None for out in outputs)
-    assert all(torch.is_inference(out) for out in outputs)
+    if path == "torch":
+        assert outputs and all(not out.requires_grad and out.grad_fn is None for out in outputs)
+        assert all(torch.is_inference(out) for out in outputs)
+    else:
+        assert not outputs  # no module call at all
     np.testing.assert_array_equal(agent.policy.act(obs, True), agent.policy.act(obs, True))
 
 
-def test_actions_rescale_to_asymmetric_bounds():
+def test_numpy_and_torch_acting_agree_and_draw_the_same_random_numbers():
+    space = gym.spaces.Box(np.array([0.0, -3.0], dtype=np.float32), np.array([1.0, 5.0], dtype=np.float32))
+    torch.manual_seed(0)
+    numpy_policy = SACPolicy(3, space, [32, 32])
+    torch_policy = torch_path(SACPolicy(3, space, [32, 32]))
+    torch_policy.load_state_dict(numpy_policy.state_dict())
+    obs = np.random.default_rng(1).normal(size=(64, 3)).astype(np.float32)
+    for deterministic in (False, True):
+        actions = {}
+        for name, policy in (("numpy", numpy_policy), ("torch", torch_policy)):
+            torch.manual_seed(7)
+            actions[name] = policy.act(obs, deterministic)
+            actions[name + " next draw"] = torch.rand(1).item()
+        np.testing.assert_allclose(actions["numpy"], actions["torch"], atol=2e-6)
+        assert actions["numpy next draw"] == actions["torch next draw"]
+    assert not np.allclose(numpy_policy.act(obs), numpy_policy.act(obs))  # sampled actions do vary
+
+
+@pytest.mark.parametrize("replacement", ["another plain net", "a layer in front"])
+def test_numpy_acting_follows_a_replaced_network(replacement):
+    """Agents building on SAC may replace policy.net (bc-sac puts a normaliser in front)."""
+    space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+    torch.manual_seed(0)
+    policy = SACPolicy(3, space, [16])
+    obs = np.random.default_rng(1).normal(size=(8, 3)).astype(np.float32)
+    policy.act(obs, deterministic=True)  # builds the NumPy pass of the first net
+    if replacement == "another plain net":
+        policy.net = type(policy.net)(*(copy.deepcopy(layer) for layer in policy.net))
+        torch.nn.init.normal_(policy.net[0].weight)
+    else:
+        policy.net = torch.nn.Sequential(torch.nn.Flatten(), *policy.net)  # not a plain MLP: torch acts
+    expected = torch_path(copy.deepcopy(policy)).act(obs, deterministic=True)
+    np.testing.assert_allclose(policy.act(obs, deterministic=True), expected, atol=2e-6)
+    assert (policy._numpy_pass() is None) == (replacement == "a layer in front")
+
+
+@pytest.mark.parametrize("path", ["numpy", "torch"])
+def test_actions_rescale_to_asymmetric_bounds(path):
     space = gym.spaces.Box(np.array([0.0, -3.0], dtype=np.float32), np.array([1.0, 5.0], dtype=np.float32))
     torch.manual_seed(0)
     policy = SACPolicy(3, space, [16])
+    if path == "torch":
+        torch_path(policy)
     with torch.no_grad():
         policy.net[-1].bias.copy_(torch.tensor([100.0, -100.0, 0.0, 0.0]))  # saturate: mean +inf / -inf
         policy.net[-1].weight.zero_()

@@ -20,6 +20,7 @@ from gymnasium import spaces
 
 from rlforge.agent import Agent, Policy, Progress, Transitions
 from rlforge.buffers import ReplayBuffer
+from rlforge.mlp_passes import NumpyMLP, plain_mlp
 from rlforge.precision import precision_for_layers
 from rlforge.nn import (SquashedNormal, ensemble_mlp, load_optimizer_state, make_adam, maybe_compile, mlp,
                         optimizer_state, resolve_device, squashed_log_prob)
@@ -103,6 +104,11 @@ class SACPolicy(Policy):
         self.register_buffer("action_low", torch.as_tensor(low, dtype=torch.float32), persistent=False)
         self.register_buffer("action_high", torch.as_tensor(high, dtype=torch.float32), persistent=False)
         self.log_std_min, self.log_std_max = float(log_std_min), float(log_std_max)
+        # Acting on the CPU runs the network in NumPy where it is a plain MLP: a one-row pass
+        # through nn.Module calls costs several times its arithmetic (docs/performance.md).
+        self.numpy_acting = True
+        self._numpy_net: tuple[torch.nn.Module, NumpyMLP | None] | None = None  # (the net it was built for, the pass)
+        self._np_bounds = tuple(np.asarray(b, dtype=np.float32) for b in ((high - low) / 2.0, (high + low) / 2.0, low, high))
 
     def distribution(self, obs: torch.Tensor) -> SquashedNormal:
         mean, log_std = self.net(obs).chunk(2, dim=-1)
@@ -113,6 +119,9 @@ class SACPolicy(Policy):
     def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
         # The same numbers (and the same draw from torch's generator) as distribution(x).rsample()
         # or .mode, without building the distribution: acting runs once per env step.
+        numpy_net = self._numpy_pass()
+        if numpy_net is not None:
+            return self._act_in_numpy(numpy_net, np.asarray(obs), deterministic)
         with torch.inference_mode():
             n = len(obs)
             x = torch.as_tensor(obs, dtype=torch.float32, device=self.action_scale.device).reshape(n, -1)
@@ -125,6 +134,36 @@ class SACPolicy(Policy):
                 squashed = torch.tanh(mean + std * noise)
             actions = squashed.mul_(self.action_scale).add_(self.action_bias).clamp_(self.action_low, self.action_high)
             return actions.numpy(force=True).reshape(n, *self.action_shape)
+
+    def _numpy_pass(self) -> NumpyMLP | None:
+        """The NumPy forward pass of `self.net`, rebuilt if the net is replaced (agents building
+        on SAC may put layers in front of it); None where acting stays in torch."""
+        if not self.numpy_acting or not self.action_scale.is_cpu:
+            return None
+        if self._numpy_net is None or self._numpy_net[0] is not self.net:
+            plain = plain_mlp(self.net)
+            self._numpy_net = (self.net, NumpyMLP(plain) if plain is not None else None)
+        return self._numpy_net[1]
+
+    def _act_in_numpy(self, numpy_net: NumpyMLP, obs: np.ndarray, deterministic: bool) -> np.ndarray:
+        """`act` through the NumPy pass; the noise is still drawn from torch's generator, so
+        runs draw the same random numbers on either path. Right after an update every call
+        here runs with cold CPU caches, so it sticks to a few plain ufuncs (np.split and
+        np.clip go through Python wrappers that cost tens of microseconds there)."""
+        n = len(obs)
+        out = numpy_net(obs.reshape(n, -1))
+        half = out.shape[-1] // 2
+        pre_tanh = out[:, :half]
+        if not deterministic:
+            log_std = np.minimum(np.maximum(out[:, half:], self.log_std_min), self.log_std_max)
+            pre_tanh = pre_tanh + np.exp(log_std) * torch.randn(pre_tanh.shape).numpy()
+        scale, bias, low, high = self._np_bounds
+        actions = np.tanh(pre_tanh)
+        actions *= scale
+        actions += bias
+        np.maximum(actions, low, out=actions)
+        np.minimum(actions, high, out=actions)
+        return actions.reshape(n, *self.action_shape)
 
 
 # ----------------------------------------------------------------------------- agent

@@ -1,0 +1,126 @@
+"""What the small per-step work of a SAC iteration costs right after an update, next to the
+same call in a tight loop: the update's matrices and torch's code push everything else out of
+the CPU caches, so each Python-level operation that follows runs several times slower.
+
+    python benchmarks/after_update.py [--rounds 8] [--calls 100] [--out benchmarks/results/after_update_<date>.json]
+
+Builds the engine as `rlforge train --algo sac --env HalfCheetah-v4` does (one torch thread),
+fills the replay buffer, then for each call below, in a shuffled order each round: `--calls`
+times (one SAC update on a fixed batch, then the call, timed), and `--calls` times the call
+alone. Figures are medians over the rounds of the mean microseconds per call.
+
+  mj_step x5          MuJoCo's physics alone (HalfCheetah steps 5 frames)
+  env.step raw        HalfCheetahEnv.step (physics, observation, reward)
+  env.step wrapped    the env as gym.make returns it (time limit, checkers)
+  SyncVectorEnv.step  the same env in Gymnasium's vector env (what the adapter used before)
+  EnvAdapter.step     the adapter rlforge steps (one env: rlforge.single_env.SingleEnv)
+  act, torch          SACPolicy.act through its torch modules
+  act, NumPy          SACPolicy.act through its NumPy pass (the default on the CPU)
+  replay sample       one batch of 256 from the replay buffer
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import mujoco
+from gymnasium.vector import AutoresetMode, SyncVectorEnv
+
+from rlforge.envs import make_env
+from rlforge.precision import matmul_precision
+
+sys.path.insert(0, str(Path(__file__).parent))
+from speed_profile import build_engine, fill  # noqa: E402
+
+
+def step_and_reset(env, action) -> None:
+    _, _, terminated, truncated, _ = env.step(action)
+    if terminated or truncated:
+        env.reset()
+
+
+def calls_to_time(engine) -> dict:
+    env, agent = engine.env, engine.agent
+    actions = [env.random_actions() for _ in range(200)]
+    wrapped = make_env("HalfCheetah-v4")
+    wrapped.reset(seed=0)
+    raw = make_env("HalfCheetah-v4").unwrapped
+    raw.reset(seed=0)
+    vector = SyncVectorEnv([lambda: make_env("HalfCheetah-v4")], autoreset_mode=AutoresetMode.SAME_STEP)
+    vector.reset(seed=0)
+    policy, obs = agent.policy, engine.collector.obs
+
+    def act(numpy_acting: bool):
+        def call(i):
+            policy.numpy_acting = numpy_acting
+            policy.act(obs)
+        return call
+
+    return {
+        "mj_step x5": lambda i: mujoco.mj_step(raw.model, raw.data, 5),
+        "env.step raw": lambda i: raw.step(actions[i % 200][0]),
+        "env.step wrapped": lambda i: step_and_reset(wrapped, actions[i % 200][0]),
+        "SyncVectorEnv.step": lambda i: vector.step(actions[i % 200]),
+        "EnvAdapter.step": lambda i: env.step(actions[i % 200]),
+        "act, torch": act(False),
+        "act, NumPy": act(True),
+        "replay sample": lambda i: agent.buffer.sample(agent.config.batch_size),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--calls", type=int, default=100)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+
+    engine = build_engine("HalfCheetah-v4", 1, [], total=1 << 40)
+    fill(engine)
+    agent = engine.agent
+    batch = agent.buffer.sample(agent.config.batch_size)
+    calls = calls_to_time(engine)
+    after = {name: [] for name in calls}
+    alone = {name: [] for name in calls}
+    clock = time.perf_counter
+    with matmul_precision(engine.update_precision):
+        for _ in range(10):  # warm-up
+            agent._update_critic(batch)
+            agent._update_actor(batch["obs"])
+        for _ in range(args.rounds):
+            for name in random.sample(list(calls), len(calls)):
+                call, total = calls[name], 0.0
+                for i in range(args.calls):
+                    agent._update_critic(batch)
+                    agent._update_actor(batch["obs"])
+                    start = clock()
+                    call(i)
+                    total += clock() - start
+                after[name].append(1e6 * total / args.calls)
+                start = clock()
+                for i in range(args.calls):
+                    call(i)
+                alone[name].append(1e6 * (clock() - start) / args.calls)
+    engine.agent.policy.numpy_acting = True
+    result = {
+        "command": "python " + " ".join(sys.argv), "date": time.strftime("%Y-%m-%d %H:%M"),
+        "rounds": args.rounds, "calls": args.calls,
+        "us_after_an_update": {name: round(statistics.median(v), 1) for name, v in after.items()},
+        "us_in_a_tight_loop": {name: round(statistics.median(v), 1) for name, v in alone.items()},
+    }
+    print(f"{'':20s} {'after an update':>16s} {'tight loop':>11s}  (microseconds per call, medians)")
+    for name in calls:
+        print(f"{name:20s} {result['us_after_an_update'][name]:16.1f} {result['us_in_a_tight_loop'][name]:11.1f}")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
