@@ -17,6 +17,10 @@ alone. Figures are medians over the rounds of the mean microseconds per call.
   act, torch          SACPolicy.act through its torch modules
   act, NumPy          SACPolicy.act through its NumPy pass (the default on the CPU)
   replay sample       one batch of 256 from the replay buffer
+
+Then what makes the difference: HalfCheetah's raw step timed right after other work instead:
+nothing, SAC updates on batches of 16, 64 and 256 (the same code, less and less data), and
+writing 8 MB and 32 MB of memory.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import time
 from pathlib import Path
 
 import mujoco
+import numpy as np
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
 from rlforge.envs import make_env
@@ -74,6 +79,41 @@ def calls_to_time(engine) -> dict:
     }
 
 
+def preceding_work(engine) -> dict:
+    """Work to run before each raw env step: updates of several batch sizes, memory writes."""
+    agent = engine.agent
+    batches = {size: agent.buffer.sample(size) for size in (16, 64, 256)}
+    memory = np.zeros(4_000_000)  # 32 MB
+
+    def update(size: int):
+        def run():
+            agent._update_critic(batches[size])
+            agent._update_actor(batches[size]["obs"])
+        return run
+
+    return {"nothing": lambda: None, **{f"update, batch {size}": update(size) for size in batches},
+            "writing 8 MB": lambda: memory[:1_000_000].__iadd__(1.0), "writing 32 MB": lambda: memory.__iadd__(1.0)}
+
+
+def raw_step_after(engine, rounds: int, calls: int) -> dict[str, float]:
+    """Median microseconds of HalfCheetah's raw step right after each kind of preceding work."""
+    raw = make_env("HalfCheetah-v4").unwrapped
+    raw.reset(seed=0)
+    actions = [raw.action_space.sample() for _ in range(200)]
+    works = preceding_work(engine)
+    times = {name: [] for name in works}
+    for _ in range(rounds):
+        for name in random.sample(list(works), len(works)):
+            work, total = works[name], 0.0
+            for i in range(calls):
+                work()
+                start = time.perf_counter()
+                raw.step(actions[i % 200])
+                total += time.perf_counter() - start
+            times[name].append(1e6 * total / calls)
+    return {name: round(statistics.median(v), 1) for name, v in times.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=8)
@@ -107,16 +147,19 @@ def main() -> None:
                 for i in range(args.calls):
                     call(i)
                 alone[name].append(1e6 * (clock() - start) / args.calls)
+        raw_after = raw_step_after(engine, args.rounds, args.calls)
     engine.agent.policy.numpy_acting = True
     result = {
         "command": "python " + " ".join(sys.argv), "date": time.strftime("%Y-%m-%d %H:%M"),
         "rounds": args.rounds, "calls": args.calls,
         "us_after_an_update": {name: round(statistics.median(v), 1) for name, v in after.items()},
         "us_in_a_tight_loop": {name: round(statistics.median(v), 1) for name, v in alone.items()},
+        "us_raw_env_step_after": raw_after,
     }
     print(f"{'':20s} {'after an update':>16s} {'tight loop':>11s}  (microseconds per call, medians)")
     for name in calls:
         print(f"{name:20s} {result['us_after_an_update'][name]:16.1f} {result['us_in_a_tight_loop'][name]:11.1f}")
+    print("\nHalfCheetah's raw step right after: " + ", ".join(f"{k} {v:.1f} us" for k, v in raw_after.items()))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2) + "\n")

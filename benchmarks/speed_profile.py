@@ -22,8 +22,8 @@ Then the same number of iterations of `Engine.train`'s real loop (no instrumenta
 the actual time per iteration, and the floor: `_update_critic` + `_update_actor` on one fixed
 batch in a tight loop (no env, no sampling, no metrics), and the env step alone (random
 actions, in a tight loop). The four measurements alternate in chunks of `--chunk` iterations
-(the machine is shared) and each figure is the median over its chunks. Goal: an iteration
-within 15% of env step + floor.
+(the machine is shared) and each figure is the median over its chunks; the paired ratio is the
+median over rounds of each round's own ratio. Goal: an iteration within 15% of env step + floor.
 """
 
 from __future__ import annotations
@@ -196,6 +196,10 @@ def main() -> None:
         "ms_floor_update": round(floor, 3),
         "ms_env_step_alone": round(env_ms, 3),
         "iteration_over_env_plus_floor": round(loop / (floor + env_ms), 3),
+        # the same ratio within each round of the four measurements, then the median over rounds:
+        # paired, so a slower or faster stretch of the shared machine cancels out
+        "iteration_over_env_plus_floor_paired": round(statistics.median(
+            lp / (fl + en) for lp, fl, en in zip(loop_chunks, floor_chunks, env_chunks)), 3),
     }
     print(json.dumps(result, indent=2))
     if args.out:

@@ -1,5 +1,7 @@
 import numpy as np
 
+from flag_env import make_flag_env
+
 from rlforge.envs import EnvAdapter, space_kind
 
 
@@ -52,33 +54,12 @@ def test_space_kinds():
     env.close()
 
 
-def _make_flag_env(length: int):
-    """Reports `flag` = the step count in its info and ends after `length` steps; the reset
-    info reports flag = -1, so a passthrough taken after the autoreset would be caught."""
-    import gymnasium as gym
-
-    class FlagEnv(gym.Env):
-        observation_space = gym.spaces.Box(-1, 1, (1,), np.float32)
-        action_space = gym.spaces.Discrete(2)
-
-        def reset(self, *, seed=None, options=None):
-            super().reset(seed=seed)
-            self.t = 0
-            return np.zeros(1, np.float32), {"flag": -1}
-
-        def step(self, action):
-            self.t += 1
-            return np.zeros(1, np.float32), 0.0, self.t == length, False, {"flag": self.t}
-
-    return FlagEnv()
-
-
 def test_requested_info_entries_pass_through_with_the_last_step_of_ended_episodes():
     import gymnasium as gym
 
     from rlforge.collector import Collector
 
-    gym.register("rlforge-test/Flag-v0", entry_point=_make_flag_env, kwargs={"length": 3})
+    gym.register("rlforge-test/Flag-v0", entry_point=make_flag_env, kwargs={"length": 3})
     try:
         env = EnvAdapter("rlforge-test/Flag-v0", num_envs=2, seed=0, info_keys=("flag", "absent"))
         batch = Collector(env, seed=0).collect(lambda obs: np.zeros(2, np.int64), steps=4)

@@ -3,27 +3,9 @@ import numpy as np
 import pytest
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
+from flag_env import make_flag_env
 from rlforge.envs import EnvAdapter, make_env
 from rlforge.single_env import SingleEnv
-
-
-def _flag_env():
-    """Ends every 4 steps; its info reports the step count, its reset info -1."""
-    class FlagEnv(gym.Env):
-        observation_space = gym.spaces.Box(-1, 1, (1,), np.float32)
-        action_space = gym.spaces.Discrete(2)
-
-        def reset(self, *, seed=None, options=None):
-            super().reset(seed=seed)
-            self.t = 0
-            return np.full(1, -self.np_random.random(), np.float32), {"flag": -1}
-
-        def step(self, action):
-            self.t += 1
-            return np.full(1, self.np_random.random(), np.float32), float(action), self.t == 4, False, {"flag": self.t}
-
-    return FlagEnv()
-
 
 CASES = [("CartPole-v1", None, ()), ("Pendulum-v1", 30, ()), ("HalfCheetah-v4", 25, ("x_position", "absent")),
          ("rlforge-test/Flag4-v0", None, ("flag",))]
@@ -31,7 +13,7 @@ CASES = [("CartPole-v1", None, ()), ("Pendulum-v1", 30, ()), ("HalfCheetah-v4", 
 
 @pytest.fixture(scope="module", autouse=True)
 def flag_env_registered():
-    gym.register("rlforge-test/Flag4-v0", entry_point=_flag_env)
+    gym.register("rlforge-test/Flag4-v0", entry_point=make_flag_env, kwargs={"length": 4})
     yield
     del gym.registry["rlforge-test/Flag4-v0"]
 
