@@ -26,7 +26,6 @@ writing 8 MB and 32 MB of memory.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import sys
@@ -42,6 +41,7 @@ from rlforge.precision import matmul_precision
 
 sys.path.insert(0, str(Path(__file__).parent))
 from speed_profile import build_engine, fill  # noqa: E402
+from results_json import write_json  # noqa: E402
 
 
 def step_and_reset(env, action) -> None:
@@ -161,8 +161,7 @@ def main() -> None:
         print(f"{name:20s} {result['us_after_an_update'][name]:16.1f} {result['us_in_a_tight_loop'][name]:11.1f}")
     print("\nHalfCheetah's raw step right after: " + ", ".join(f"{k} {v:.1f} us" for k, v in raw_after.items()))
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        write_json(args.out, result)
 
 
 if __name__ == "__main__":

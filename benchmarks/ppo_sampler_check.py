@@ -23,11 +23,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from speed import SETTINGS, _yaml, rlforge_sets  # noqa: E402
+from results_json import write_json  # noqa: E402
 
 
 def seeds_from(text: str) -> list[int]:
+    """"5" or "1-16" as a list of seeds."""
     first, _, last = text.partition("-")
-    return list(range(int(first), int(last or first) + 1))
+    try:
+        seeds = list(range(int(first), int(last or first) + 1))
+    except ValueError:
+        seeds = []
+    if not seeds:
+        raise argparse.ArgumentTypeError(f"expected a seed or a range like 1-16, got {text!r}")
+    return seeds
 
 
 def train(seed: int, steps: int, numpy_acting: bool) -> dict:
@@ -54,19 +62,22 @@ def train(seed: int, steps: int, numpy_acting: bool) -> dict:
 
 
 def paired_t(differences: list[float]) -> float:
+    """The paired t statistic (NaN with fewer than two seeds or no spread)."""
+    if len(differences) < 2:
+        return float("nan")
     sd = statistics.stdev(differences)
     return statistics.fmean(differences) / (sd / math.sqrt(len(differences))) if sd > 0 else float("nan")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", default="1-16", help="a seed or a range, e.g. 1-16")
+    parser.add_argument("--seeds", type=seeds_from, default="1-16", help="a seed or a range, e.g. 1-16")
     parser.add_argument("--steps", type=int, default=20_480)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
     runs = {"numpy": {}, "torch": {}}
-    for seed in seeds_from(args.seeds):
+    for seed in args.seeds:
         for sampler in runs:
             runs[sampler][seed] = train(seed, args.steps, sampler == "numpy")
             print(f"seed {seed:3d} {sampler:5s} {runs[sampler][seed]}", flush=True)
@@ -87,8 +98,7 @@ def main() -> None:
               "steps": args.steps, "summary": summary, "runs": runs}
     print(json.dumps(summary, indent=2))
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        write_json(args.out, result)
 
 
 if __name__ == "__main__":

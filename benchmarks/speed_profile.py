@@ -37,9 +37,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from rlforge.precision import matmul_precision
+
+sys.path.insert(0, str(Path(__file__).parent))
+from results_json import write_json  # noqa: E402
 
 
 def build_engine(env_id: str, threads: int, overrides: list[str], total: int):
@@ -203,8 +204,7 @@ def main() -> None:
     }
     print(json.dumps(result, indent=2))
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        write_json(args.out, result)
 
 
 if __name__ == "__main__":
