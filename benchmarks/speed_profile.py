@@ -164,7 +164,12 @@ def main() -> None:
                         help="instead: print torch.profiler's table of 100 bare updates (where the floor goes)")
     args = parser.parse_args()
 
-    engine = build_engine(args.env, args.threads, args.sets, total=1 << 40)
+    from rlforge.errors import RLForgeError
+
+    try:
+        engine = build_engine(args.env, args.threads, args.sets, total=1 << 40)
+    except RLForgeError as error:  # an unknown env or a bad --set: one line, exit status 2
+        parser.error(str(error))
     fill(engine)
     timed_iterations(engine, 200)  # warm-up (and compilation, where switched on)
     if args.torch_profiler:
