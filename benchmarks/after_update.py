@@ -19,8 +19,9 @@ alone. Figures are medians over the rounds of the mean microseconds per call.
   replay sample       one batch of 256 from the replay buffer
 
 Then what makes the difference: HalfCheetah's raw step timed right after other work instead:
-nothing, SAC updates on batches of 16, 64 and 256 (the same code, less and less data), and
-writing 8 MB and 32 MB of memory.
+nothing, SAC updates on batches of 16, 64 and 256 (the same code, less and less data),
+writing 8 MB and 32 MB of memory, a Python loop that only reads the clock for 0.2, 1 and 5 ms
+(almost no code or data of its own), and sleeping 5 ms.
 """
 
 from __future__ import annotations
@@ -91,8 +92,17 @@ def preceding_work(engine) -> dict:
             agent._update_actor(batches[size]["obs"])
         return run
 
+    def busy(seconds: float):
+        def run():
+            end = time.perf_counter() + seconds
+            while time.perf_counter() < end:
+                pass
+        return run
+
     return {"nothing": lambda: None, **{f"update, batch {size}": update(size) for size in batches},
-            "writing 8 MB": lambda: memory[:1_000_000].__iadd__(1.0), "writing 32 MB": lambda: memory.__iadd__(1.0)}
+            "writing 8 MB": lambda: memory[:1_000_000].__iadd__(1.0), "writing 32 MB": lambda: memory.__iadd__(1.0),
+            **{f"Python busy loop, {ms} ms": busy(ms / 1000) for ms in (0.2, 1, 5)},
+            "sleeping 5 ms": lambda: time.sleep(0.005)}
 
 
 def raw_step_after(engine, rounds: int, calls: int) -> dict[str, float]:

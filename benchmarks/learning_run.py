@@ -23,6 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from results_json import write_json  # noqa: E402
+
 
 def summarise(run_dir: Path, wall: float, learning_starts: int, started: float, curve_every: int,
               threshold: float | None) -> dict:
@@ -83,8 +86,7 @@ def main() -> None:
     result = {"command": " ".join(command), "machine": f"{platform.node()} ({os.cpu_count()} cores)",
               "date": time.strftime("%Y-%m-%d"), "run_dir": str(run_dir),
               **summarise(run_dir, wall, args.learning_starts, started, args.curve_every, args.threshold)}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     print(json.dumps({k: v for k, v in result.items() if not k.endswith("curve")}, indent=2))
 
 

@@ -13,10 +13,14 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from results_json import write_json  # noqa: E402
 
 SHAPES = [(1, 17, 256), (1, 256, 256), (128, 64, 64), (256, 64, 64), (256, 23, 256), (16, 256, 256),
           (64, 256, 256), (256, 256, 256), (512, 256, 256)]
@@ -66,8 +70,7 @@ def main() -> None:
                          f"capability {torch.backends.cpu.get_cpu_capability()}",
               "load_average": os.getloadavg(), "rows": rows}
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        write_json(args.out, result)
 
 
 if __name__ == "__main__":

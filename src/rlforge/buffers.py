@@ -27,6 +27,7 @@ class ReplayBuffer:
         self.position = 0  # next row to write
         self.size = 0
         self.rng = np.random.default_rng(seed)
+        self._fields = tuple(self._arrays().items())  # sample's (name, array) pairs, built once
 
     def __len__(self) -> int:
         return self.size
@@ -34,23 +35,28 @@ class ReplayBuffer:
     def add(self, batch: Transitions) -> None:
         """Append every row of `batch` (any leading shape), overwriting the oldest when full."""
         flat = batch.flat()
-        n = len(flat.rewards)
+        self.add_rows(flat.obs, flat.actions, flat.rewards, flat.next_obs, flat.terminated)
+
+    def add_rows(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, next_obs: np.ndarray,
+                 terminated: np.ndarray) -> None:
+        """Append rows given as arrays with one leading axis (what `add` does after flattening)."""
+        n = len(rewards)
         start = self.position
         # a slice where the rows do not wrap: cheaper than an index array (one row per env step)
         rows = slice(start, start + n) if start + n <= self.capacity else (start + np.arange(n)) % self.capacity
-        self.obs[rows] = flat.obs
-        self.actions[rows] = flat.actions
-        self.rewards[rows] = flat.rewards
-        self.next_obs[rows] = flat.next_obs
-        self.terminated[rows] = flat.terminated
-        self.position = int((self.position + n) % self.capacity)
+        self.obs[rows] = obs
+        self.actions[rows] = actions
+        self.rewards[rows] = rewards
+        self.next_obs[rows] = next_obs
+        self.terminated[rows] = terminated
+        self.position = (start + n) % self.capacity
         self.size = min(self.size + n, self.capacity)
 
     def sample(self, batch_size: int) -> dict[str, torch.Tensor]:
         """A uniform random batch (with replacement) as tensors on the buffer's device."""
         rows = self.rng.integers(0, self.size, size=batch_size)
         # take() gathers rows about 2.5x faster than fancy indexing (array[rows])
-        batch = {name: torch.from_numpy(array.take(rows, axis=0)) for name, array in self._arrays().items()}
+        batch = {name: torch.from_numpy(array.take(rows, axis=0)) for name, array in self._fields}
         if self.device.type != "cpu":
             batch = {name: tensor.to(self.device, non_blocking=True) for name, tensor in batch.items()}
         return batch

@@ -170,7 +170,7 @@ class Engine:
         if step < self.agent.random_steps:
             return lambda obs: self.env.random_actions()
         policy = self.agent.policy
-        return lambda obs: policy.act(obs)
+        return policy.act
 
     def _log_episodes(self, run: Run, logger: MetricsLogger) -> None:
         for ret, length in zip(self.collector.finished_returns, self.collector.finished_lengths):

@@ -150,8 +150,9 @@ class EnvAdapter:
                 lengths.append(int(self.episode_lengths[i]))
             self.episode_returns[done] = 0
             self.episode_lengths[done] = 0
+        wanted = self._step_info(info, done) if self._info_keys else {}
         return Step(obs, rewards.astype(np.float32, copy=False), terminated, truncated, final_obs, returns, lengths,
-                    self._step_info(info, done))
+                    wanted)
 
     def _step_info(self, info: dict, done: np.ndarray) -> dict[str, np.ndarray]:
         """The wanted entries of this step's info. Where an env's episode ended, the vector env

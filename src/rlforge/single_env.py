@@ -31,7 +31,7 @@ class SingleEnv:
 
     def reset(self, seed: int | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         obs, info = self.envs[0].reset(seed=seed)
-        return self._batched(obs), self._batched_info(info)
+        return np.array([obs], dtype=self._obs_dtype), self._batched_info(info)
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         env = self.envs[0]
@@ -40,12 +40,10 @@ class SingleEnv:
         if terminated or truncated:
             infos = {"final_obs": [obs], "final_info": self._batched_info(info)}
             obs, info = env.reset()
-        infos.update(self._batched_info(info))
-        return (self._batched(obs), np.array([reward], dtype=np.float64), np.array([terminated], dtype=bool),
-                np.array([truncated], dtype=bool), infos)
-
-    def _batched(self, obs) -> np.ndarray:
-        return np.array([obs], dtype=self._obs_dtype)
+        if self.info_keys:  # most agents want none: skip the call (this runs once per env step)
+            infos.update(self._batched_info(info))
+        return (np.array([obs], dtype=self._obs_dtype), np.array([reward], dtype=np.float64),
+                np.array([terminated], dtype=bool), np.array([truncated], dtype=bool), infos)
 
     def _batched_info(self, info: dict[str, Any]) -> dict[str, np.ndarray]:
         """The wanted entries with a leading env axis of 1, as a vector env gives them."""

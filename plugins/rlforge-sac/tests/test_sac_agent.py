@@ -162,16 +162,18 @@ def test_numpy_and_torch_acting_agree_and_draw_the_same_random_numbers():
     numpy_policy = SACPolicy(3, space, [32, 32])
     torch_policy = torch_path(SACPolicy(3, space, [32, 32]))
     torch_policy.load_state_dict(numpy_policy.state_dict())
-    obs = np.random.default_rng(1).normal(size=(64, 3)).astype(np.float32)
-    for deterministic in (False, True):
-        actions = {}
-        for name, policy in (("numpy", numpy_policy), ("torch", torch_policy)):
-            torch.manual_seed(7)
-            actions[name] = policy.act(obs, deterministic)
-            actions[name + " next draw"] = torch.rand(1).item()
-        np.testing.assert_allclose(actions["numpy"], actions["torch"], atol=2e-6)
-        assert actions["numpy next draw"] == actions["torch next draw"]
-    assert not np.allclose(numpy_policy.act(obs), numpy_policy.act(obs))  # sampled actions do vary
+    all_obs = np.random.default_rng(1).normal(size=(64, 3)).astype(np.float32)
+    for rows in (64, 1, 1, 10):  # the NumPy path reuses its noise buffer while the row count stays
+        obs = all_obs[:rows]
+        for deterministic in (False, True):
+            actions = {}
+            for name, policy in (("numpy", numpy_policy), ("torch", torch_policy)):
+                torch.manual_seed(7 + rows)
+                actions[name] = policy.act(obs, deterministic)
+                actions[name + " next draw"] = torch.rand(1).item()
+            np.testing.assert_allclose(actions["numpy"], actions["torch"], atol=2e-6)
+            assert actions["numpy next draw"] == actions["torch next draw"]
+    assert not np.allclose(numpy_policy.act(all_obs), numpy_policy.act(all_obs))  # sampled actions do vary
 
 
 @pytest.mark.parametrize("replacement", ["another plain net", "a layer in front"])

@@ -29,7 +29,7 @@ from rlforge_mbrl.mpc import check_spaces, fit_on_buffer
 
 
 class MixedBuffer:
-    """Real transitions (`add`, `len`) and model transitions, sampled in a fixed ratio."""
+    """Real transitions (`add`, `add_rows`, `len`) and model transitions, sampled in a fixed ratio."""
 
     def __init__(self, real: ReplayBuffer, model: ReplayBuffer, real_ratio: float):
         self.real, self.model, self.real_ratio = real, model, real_ratio
@@ -39,6 +39,9 @@ class MixedBuffer:
 
     def add(self, batch: Transitions) -> None:
         self.real.add(batch)
+
+    def add_rows(self, *rows: np.ndarray) -> None:
+        self.real.add_rows(*rows)
 
     def sample(self, batch_size: int) -> dict[str, torch.Tensor]:
         if len(self.model) == 0:

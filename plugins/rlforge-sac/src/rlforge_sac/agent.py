@@ -108,6 +108,7 @@ class SACPolicy(Policy):
         # through nn.Module calls costs several times its arithmetic (docs/performance.md).
         self.numpy_acting = True
         self._numpy_net: tuple[torch.nn.Module, NumpyMLP | None] | None = None  # (the net it was built for, the pass)
+        self._noise = torch.empty(0)  # reused by _standard_normal
         self._np_bounds = tuple(np.asarray(b, dtype=np.float32) for b in ((high - low) / 2.0, (high + low) / 2.0, low, high))
 
     def distribution(self, obs: torch.Tensor) -> SquashedNormal:
@@ -156,7 +157,7 @@ class SACPolicy(Policy):
         pre_tanh = out[:, :half]
         if not deterministic:
             log_std = np.minimum(np.maximum(out[:, half:], self.log_std_min), self.log_std_max)
-            pre_tanh = pre_tanh + np.exp(log_std) * torch.randn(pre_tanh.shape).numpy()
+            pre_tanh = pre_tanh + np.exp(log_std) * self._standard_normal(pre_tanh.shape)
         scale, bias, low, high = self._np_bounds
         actions = np.tanh(pre_tanh)
         actions *= scale
@@ -164,6 +165,14 @@ class SACPolicy(Policy):
         np.maximum(actions, low, out=actions)
         np.minimum(actions, high, out=actions)
         return actions.reshape(n, *self.action_shape)
+
+    def _standard_normal(self, shape: tuple[int, ...]) -> np.ndarray:
+        """Draws from torch's generator, the numbers torch.randn(shape) would give, written into
+        a reused tensor (one call, no argument parsing or allocation); valid until the next call."""
+        if self._noise.shape != shape:
+            self._noise = torch.empty(shape)
+        self._noise.normal_()
+        return self._noise.numpy()
 
 
 # ----------------------------------------------------------------------------- agent
@@ -219,17 +228,14 @@ class SACAgent(Agent):
     # ------------------------------------------------------------------ experience
 
     def observe(self, batch: Transitions) -> None:
-        """Store the batch; actions are mapped from the env's bounds to [-1, 1]."""
-        lead = batch.rewards.shape  # [steps, num_envs]
-        actions = (batch.actions.reshape(*lead, -1) - self._np_bias) / self._np_scale
-        self.buffer.add(Transitions(
-            obs=batch.obs.reshape(*lead, -1),
-            actions=np.clip(actions, -1.0, 1.0).astype(np.float32),
-            rewards=batch.rewards,
-            next_obs=batch.next_obs.reshape(*lead, -1),
-            terminated=batch.terminated,
-            truncated=batch.truncated,
-        ))
+        """Store the batch; actions are mapped from the env's bounds to [-1, 1]. (Plain ufuncs
+        and one `add_rows`: this runs once per env step, with caches cold from the update.)"""
+        n = batch.rewards.size  # steps * num_envs rows
+        actions = (batch.actions.reshape(n, -1) - self._np_bias) / self._np_scale
+        np.maximum(actions, -1.0, out=actions)
+        np.minimum(actions, 1.0, out=actions)
+        self.buffer.add_rows(batch.obs.reshape(n, -1), actions, batch.rewards.reshape(n),
+                             batch.next_obs.reshape(n, -1), batch.terminated.reshape(n))
 
     # ------------------------------------------------------------------ learning
 
