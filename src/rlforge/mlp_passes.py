@@ -64,15 +64,10 @@ def mlp_forward(net: PlainMLP, x: torch.Tensor, layer_inputs: list[torch.Tensor]
 class NumpyMLP:
     """The forward pass in NumPy over views that share the parameters' memory, so in-place
     optimiser steps and state loads are seen without copying. The views are rebuilt when a
-    parameter's storage changes (a `.data` swap); a layer given a new Parameter object needs a
-    new pass (SACPolicy rebuilds its pass when its net is replaced)."""
+    parameter's storage changes (a `.data` swap)."""
 
     def __init__(self, net: PlainMLP):
         self.net = net
-        # The Parameter objects, looked up once: nn.Module attribute lookups are Python calls,
-        # and this pass runs right after updates, with cold caches (docs/performance.md).
-        self._params = [(layer.weight, layer.bias) for layer in net.linears]
-        self._relu = net.activation == "relu"
         self._storage: tuple[int, ...] = ()
         self._arrays: list[tuple[np.ndarray, np.ndarray]] = []
 
@@ -84,16 +79,16 @@ class NumpyMLP:
             h = h @ weight_t
             h += bias
             if i < last:
-                if self._relu:
+                if self.net.activation == "relu":
                     np.maximum(h, 0.0, out=h)
                 else:
                     np.tanh(h, out=h)
         return h
 
     def _views(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        storage = tuple(t.data_ptr() for pair in self._params for t in pair)
+        storage = tuple(t.data_ptr() for layer in self.net.linears for t in (layer.weight, layer.bias))
         if storage != self._storage:
-            self._arrays = [(weight.detach().numpy().T, bias.detach().numpy()) for weight, bias in self._params]
+            self._arrays = [(layer.weight.detach().numpy().T, layer.bias.detach().numpy()) for layer in self.net.linears]
             self._storage = storage
         return self._arrays
 

@@ -108,7 +108,6 @@ class SACPolicy(Policy):
         # through nn.Module calls costs several times its arithmetic (docs/performance.md).
         self.numpy_acting = True
         self._numpy_net: tuple[torch.nn.Module, NumpyMLP | None] | None = None  # (the net it was built for, the pass)
-        self._noise = torch.empty(0)  # reused by _standard_normal
         self._np_bounds = tuple(np.asarray(b, dtype=np.float32) for b in ((high - low) / 2.0, (high + low) / 2.0, low, high))
 
     def distribution(self, obs: torch.Tensor) -> SquashedNormal:
@@ -157,7 +156,7 @@ class SACPolicy(Policy):
         pre_tanh = out[:, :half]
         if not deterministic:
             log_std = np.minimum(np.maximum(out[:, half:], self.log_std_min), self.log_std_max)
-            pre_tanh = pre_tanh + np.exp(log_std) * self._standard_normal(pre_tanh.shape)
+            pre_tanh = pre_tanh + np.exp(log_std) * torch.randn(pre_tanh.shape).numpy()
         scale, bias, low, high = self._np_bounds
         actions = np.tanh(pre_tanh)
         actions *= scale
@@ -165,14 +164,6 @@ class SACPolicy(Policy):
         np.maximum(actions, low, out=actions)
         np.minimum(actions, high, out=actions)
         return actions.reshape(n, *self.action_shape)
-
-    def _standard_normal(self, shape: tuple[int, ...]) -> np.ndarray:
-        """Draws from torch's generator, the numbers torch.randn(shape) would give, written into
-        a reused tensor (one call, no argument parsing or allocation); valid until the next call."""
-        if self._noise.shape != shape:
-            self._noise = torch.empty(shape)
-        self._noise.normal_()
-        return self._noise.numpy()
 
 
 # ----------------------------------------------------------------------------- agent
