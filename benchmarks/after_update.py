@@ -17,6 +17,8 @@ alone. Figures are medians over the rounds of the mean microseconds per call.
   act, torch          SACPolicy.act through its torch modules
   act, NumPy          SACPolicy.act through its NumPy pass (the default on the CPU)
   replay sample       one batch of 256 from the replay buffer
+  agent.observe       storing one env step in the replay buffer
+  precision block     entering and leaving `matmul_precision` (the engine's block around updates)
 
 Then what makes the difference: HalfCheetah's raw step timed right after other work instead:
 nothing, SAC updates on batches of 16, 64 and 256 (the same code, less and less data),
@@ -60,7 +62,12 @@ def calls_to_time(engine) -> dict:
     raw.reset(seed=0)
     vector = SyncVectorEnv([lambda: make_env("HalfCheetah-v4")], autoreset_mode=AutoresetMode.SAME_STEP)
     vector.reset(seed=0)
+    step_batch = engine.collector.collect(lambda obs: env.random_actions(), 1)
     policy, obs = agent.policy, engine.collector.obs
+
+    def switch_precision(i):  # the engine's block around each update: the precision set, then restored
+        with matmul_precision("highest"):  # (timed inside the updates' "medium", so it switches)
+            pass
 
     def act(numpy_acting: bool):
         def call(i):
@@ -77,6 +84,8 @@ def calls_to_time(engine) -> dict:
         "act, torch": act(False),
         "act, NumPy": act(True),
         "replay sample": lambda i: agent.buffer.sample(agent.config.batch_size),
+        "agent.observe": lambda i: agent.observe(step_batch),
+        "precision block": switch_precision,
     }
 
 
