@@ -169,8 +169,7 @@ class Engine:
     def _act_fn(self, step: int):
         if step < self.agent.random_steps:
             return lambda obs: self.env.random_actions()
-        policy = self.agent.policy
-        return policy.act
+        return self.agent.policy.act
 
     def _log_episodes(self, run: Run, logger: MetricsLogger) -> None:
         for ret, length in zip(self.collector.finished_returns, self.collector.finished_lengths):

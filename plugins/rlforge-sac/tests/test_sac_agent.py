@@ -163,7 +163,7 @@ def test_numpy_and_torch_acting_agree_and_draw_the_same_random_numbers():
     torch_policy = torch_path(SACPolicy(3, space, [32, 32]))
     torch_policy.load_state_dict(numpy_policy.state_dict())
     all_obs = np.random.default_rng(1).normal(size=(64, 3)).astype(np.float32)
-    for rows in (64, 1, 1, 10):  # the NumPy path reuses its noise buffer while the row count stays
+    for rows in (64, 1, 1, 10):  # row counts change between calls (one training env, ten for evaluation)
         obs = all_obs[:rows]
         for deterministic in (False, True):
             actions = {}
