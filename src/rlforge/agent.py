@@ -61,6 +61,8 @@ class Progress:
     # rows only, so on other iterations an agent may return no metrics and save the work (and,
     # on a GPU, the device sync) of turning them into floats.
     metrics_due: bool = True
+    # An offline step: nothing was collected; the agent takes one gradient step from its data.
+    offline: bool = False
 
     @property
     def fraction(self) -> float:
@@ -84,6 +86,10 @@ class Agent(ABC):
       policy               the Policy used to act (also in evaluation)
       steps_per_iteration  engine steps (per env) collected before each `update`
       random_steps         env steps (all envs) taken with uniform random actions first
+      offline_steps        steps at the start of the run taken without collecting: each one is
+                           an `update` with `progress.offline` set, in which the agent takes one
+                           gradient step from its data (a dataset); then online collection as
+                           usual. None: the whole run is offline. 0 (default): online only
       info_keys            step-info entries to pass through in Transitions.info (e.g. the
                            Atari preprocessing's "life_lost"); missing entries read as 0
       update_matmul_precision
@@ -95,6 +101,7 @@ class Agent(ABC):
 
     steps_per_iteration: int = 1
     random_steps: int = 0
+    offline_steps: int | None = 0
     info_keys: tuple[str, ...] = ()
     update_matmul_precision: str = "highest"
 
@@ -123,3 +130,16 @@ class Agent(ABC):
     @abstractmethod
     def load_state_dict(self, state: dict) -> None:
         """Restore what `state_dict` returned."""
+
+    # ---------------------------------------------------------------- optional
+
+    def evaluation_images(self) -> dict[str, np.ndarray]:
+        """Pictures to keep at each evaluation, name -> uint8 [H, W, 3] (e.g. a value map);
+        the engine writes them to RUN_DIR/images/ and TensorBoard. None by default."""
+        return {}
+
+    def collected_dataset(self):
+        """An rlforge.datasets.Dataset of what the agent collected, for agents that keep their
+        experience as data (the engine writes it to RUN_DIR/dataset/ when training ends). None
+        by default."""
+        return None

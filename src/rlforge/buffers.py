@@ -9,10 +9,12 @@ from rlforge.agent import Transitions
 
 
 class ReplayBuffer:
-    """A ring buffer of (obs, action, reward, next_obs, terminated) rows.
+    """A ring buffer of (obs, action, reward, next_obs, terminated, truncated) rows.
 
-    Truncation needs no flag here: `next_obs` is the true next observation, so a transition
-    cut by a time limit is bootstrapped like any other; only `terminated` stops the backup.
+    Learning needs no truncation flag: `next_obs` is the true next observation, so a
+    transition cut by a time limit is bootstrapped like any other; only `terminated` stops the
+    backup. `truncated` is kept (not sampled) so the rows can be cut back into episodes when a
+    buffer is saved as a dataset.
     """
 
     def __init__(self, capacity: int, obs_shape, action_shape, action_dtype=np.float32,
@@ -24,10 +26,11 @@ class ReplayBuffer:
         self.actions = np.zeros((self.capacity, *action_shape), dtype=action_dtype)
         self.rewards = np.zeros(self.capacity, dtype=np.float32)
         self.terminated = np.zeros(self.capacity, dtype=np.float32)
+        self.truncated = np.zeros(self.capacity, dtype=np.float32)
         self.position = 0  # next row to write
         self.size = 0
         self.rng = np.random.default_rng(seed)
-        self._fields = tuple(self._arrays().items())  # sample's (name, array) pairs, built once
+        self._fields = tuple(self._sampled().items())  # sample's (name, array) pairs, built once
 
     def __len__(self) -> int:
         return self.size
@@ -35,10 +38,10 @@ class ReplayBuffer:
     def add(self, batch: Transitions) -> None:
         """Append every row of `batch` (any leading shape), overwriting the oldest when full."""
         flat = batch.flat()
-        self.add_rows(flat.obs, flat.actions, flat.rewards, flat.next_obs, flat.terminated)
+        self.add_rows(flat.obs, flat.actions, flat.rewards, flat.next_obs, flat.terminated, flat.truncated)
 
     def add_rows(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, next_obs: np.ndarray,
-                 terminated: np.ndarray) -> None:
+                 terminated: np.ndarray, truncated: np.ndarray | None = None) -> None:
         """Append rows given as arrays with one leading axis (what `add` does after flattening)."""
         n = len(rewards)
         start = self.position
@@ -49,6 +52,7 @@ class ReplayBuffer:
         self.rewards[rows] = rewards
         self.next_obs[rows] = next_obs
         self.terminated[rows] = terminated
+        self.truncated[rows] = 0.0 if truncated is None else truncated
         self.position = (start + n) % self.capacity
         self.size = min(self.size + n, self.capacity)
 
@@ -61,9 +65,17 @@ class ReplayBuffer:
             batch = {name: tensor.to(self.device, non_blocking=True) for name, tensor in batch.items()}
         return batch
 
-    def _arrays(self) -> dict[str, np.ndarray]:
+    def _sampled(self) -> dict[str, np.ndarray]:
         return {"obs": self.obs, "actions": self.actions, "rewards": self.rewards,
                 "next_obs": self.next_obs, "terminated": self.terminated}
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {**self._sampled(), "truncated": self.truncated}
+
+    def rows_in_order(self) -> dict[str, np.ndarray]:
+        """Every stored row, oldest first (copies)."""
+        order = np.arange(self.size) if self.size < self.capacity else (self.position + np.arange(self.size)) % self.capacity
+        return {name: array.take(order, axis=0) for name, array in self._arrays().items()}
 
     def state_dict(self) -> dict:
         """The filled rows, the write position and the sampling RNG."""
@@ -79,6 +91,9 @@ class ReplayBuffer:
         if size > self.capacity:
             raise ValueError(f"saved buffer holds {size} rows, more than this buffer's capacity {self.capacity}")
         for name, array in self._arrays().items():
+            if name == "truncated" and name not in state:  # checkpoints written before it was kept
+                array[:size] = 0.0
+                continue
             saved = np.asarray(state[name])
             if saved.shape[1:] != array.shape[1:]:
                 raise ValueError(f"saved buffer field {name!r} has rows of shape {saved.shape[1:]}, expected {array.shape[1:]}")

@@ -4,6 +4,10 @@
     agent.observe(batch)
     metrics = agent.update(progress)
     log; hooks.on_iteration_end; every eval period evaluate; every checkpoint period save
+
+Offline agents (`agent.offline_steps`) first take that many steps without collecting: each is
+one `update` (one gradient step from their dataset), and the run's step counts them; then the
+loop collects online as above (offline-to-online fine-tuning).
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ class Engine:
         self.update_precision = update_precision(run_cfg.matmul_precision, self.device,
                                                  getattr(self.agent, "update_matmul_precision", "highest"))
         self.collector = Collector(self.env, run_cfg.seed)
+        self.has_offline_phase = getattr(self.agent, "offline_steps", 0) != 0
         self._eval_env: EnvAdapter | None = None
         self._stop_signal: int | None = None
         self.next_log = run_cfg.log_every
@@ -109,6 +114,7 @@ class Engine:
             self._restore_signals(previous_handlers)
         self._skip_done_periods(run.step)
         self.save_checkpoint(run, logger)
+        self._write_collected_dataset(run)
         status = "finished" if self._stop_signal is None else "stopped"
         return Outcome(status, self._stop_signal, self.last_eval)
 
@@ -121,10 +127,16 @@ class Engine:
             now = time.perf_counter()
             sps = self._window_sps(run.step, now)
             self._window = (now, run.step)
-            logger.scalars({**_tagged(self._latest_metrics), "charts/sps": sps}, run.step)
+            row = {**_tagged(self._latest_metrics), "charts/sps": sps}
+            if self.has_offline_phase:  # 0 in the offline phase, 1 once collecting (plots mark the switch)
+                row["charts/online"] = float(run.step > self.offline_until())
+            logger.scalars(row, run.step)
             self.next_log = _next_multiple(run.step, cfg.log_every)
             bar.update(task, sps=sps)
         self.hooks.on_iteration_end(run=run, metrics=metrics)
+        if self.has_offline_phase and run.step == self.offline_until() < cfg.total_steps:
+            logger.scalar("charts/online", 1.0, run.step)
+            bar.console.print(f"[cyan]online[/] step {run.step:>9,}  offline phase done: collecting with the agent from now on")
         if run.step >= self.next_eval and run.step < cfg.total_steps:  # the final one comes after the loop
             self._evaluate(run, logger, bar)
             self.next_eval = _next_multiple(run.step, cfg.eval_every)
@@ -156,8 +168,19 @@ class Engine:
         if self.next_checkpoint <= step:
             self.next_checkpoint = _next_multiple(step, cfg.checkpoint_every)
 
+    def offline_until(self) -> int:
+        """The step where collection starts (the run's end for a wholly offline agent)."""
+        offline = getattr(self.agent, "offline_steps", 0)
+        return self.config.run.total_steps if offline is None else int(offline)
+
     def iterate(self, run: Run) -> dict[str, float]:
-        """One iteration: collect, observe, update. Returns the update's metrics."""
+        """One iteration: collect, observe, update (offline: update only). Returns the update's metrics."""
+        if self.has_offline_phase and run.step < self.offline_until():
+            run.step += 1
+            run.iteration += 1
+            with matmul_precision(self.update_precision):
+                return self.agent.update(Progress(run.step, self.config.run.total_steps, run.iteration,
+                                                  metrics_due=run.step >= self.next_log, offline=True))
         batch = self.collector.collect(self._act_fn(run.step), self.agent.steps_per_iteration)
         run.step += len(batch)
         run.iteration += 1
@@ -202,9 +225,45 @@ class Engine:
         logger.scalars({f"eval/{k}": v for k, v in summary.items()}, run.step)
         logger.flush()
         self.last_eval = result
+        self._keep_images(run, logger)
         bar.console.print(f"[cyan]eval[/] step {run.step:>9,}  return {summary['return_mean']:9.1f} "
                           f"± {summary['return_std']:.1f}  length {summary['length_mean']:.0f}")
         self.hooks.on_evaluation(run=run, result=result)
+
+    def _keep_images(self, run: Run, logger: MetricsLogger) -> None:
+        """The agent's evaluation pictures to RUN_DIR/images/<name>_step_<N>.png and TensorBoard."""
+        images = self.agent.evaluation_images() if hasattr(self.agent, "evaluation_images") else {}
+        if not images:
+            return
+        from rlforge.video import write_png
+
+        folder = run.path / "images"
+        folder.mkdir(exist_ok=True)
+        for name, image in images.items():
+            write_png(folder / f"{name}_step_{run.step:012d}.png", image)
+            logger.image(f"images/{name}", image, run.step)
+
+    def _write_collected_dataset(self, run: Run) -> None:
+        """What the agent collected, as a Minari dataset in RUN_DIR/dataset/ (replaced as a whole)."""
+        dataset = self.agent.collected_dataset() if hasattr(self.agent, "collected_dataset") else None
+        if dataset is None or len(dataset) == 0:
+            return
+        import shutil
+
+        from rlforge.datasets import save_minari
+
+        cfg = self.config
+        dataset.metadata.update({"run": str(run.path), "algo": cfg.algo, "seed": cfg.run.seed, "step": run.step})
+        final, fresh, old = run.path / "dataset", run.path / ".dataset.new", run.path / ".dataset.old"
+        for leftover in (fresh, old):  # from a process killed while swapping
+            shutil.rmtree(leftover, ignore_errors=True)
+        save_minari(dataset, fresh, self.env.observation_space, self.env.action_space, env_id=cfg.env,
+                    dataset_id=run_dataset_id(cfg.algo, cfg.env, cfg.run.seed))
+        if final.exists():
+            final.rename(old)
+        fresh.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+        console.print(f"dataset: {len(dataset):,} transitions collected -> {final}")
 
     def record_video(self, run: Run, logger: MetricsLogger) -> None:
         """One deterministic evaluation episode to videos/step_<N>.mp4 and TensorBoard.
@@ -308,6 +367,12 @@ class Engine:
         self.env.close()
         if self._eval_env is not None:
             self._eval_env.close()
+
+
+def run_dataset_id(algo: str, env_id: str, seed: int) -> str:
+    """A Minari id for a run's collected data: rlforge/<env>-<algo>-s<seed>-v0 (lower case)."""
+    env_name = env_id.rsplit("-v", 1)[0].replace("/", "-")
+    return f"rlforge/{env_name}-{algo}-s{seed}-v0".lower()
 
 
 def _next_multiple(step: int, period: int) -> int:

@@ -57,6 +57,11 @@ class MetricsLogger:
         image = Summary.Image(height=height, width=width, colorspace=3, encoded_image_string=encoded)
         self._writer._get_file_writer().add_summary(Summary(value=[Summary.Value(tag=tag, image=image)]), step)
 
+    def image(self, tag: str, image, step: int) -> None:
+        """A uint8 [H, W, 3] picture in TensorBoard."""
+        if self._writer is not None:
+            self._writer.add_image(tag, image, step, dataformats="HWC")
+
     def flush(self) -> None:
         self._csv_handle.flush()
         if self._writer is not None:

@@ -56,6 +56,17 @@ def write_mp4(path: Path, frames: np.ndarray, fps: int) -> Path:
     return path
 
 
+def write_png(path: Path, image: np.ndarray) -> Path:
+    """One uint8 [H, W, 3] picture as a PNG file (written whole, then renamed into place)."""
+    import imageio.v3 as iio
+
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp")
+    iio.imwrite(temporary, image, extension=".png")
+    temporary.replace(path)
+    return path
+
+
 def gif_bytes(frames: np.ndarray, fps: int, max_side: int = 240, max_frames: int = 300) -> tuple[bytes, int, int]:
     """A small animated GIF of `frames` (downsampled in space and time) and its (height, width)."""
     import imageio.v3 as iio

@@ -39,6 +39,6 @@ def plot(paths, metric, out_file, x_axis, smooth, ci, title):
         raise RLForgeError(f"--out {out_file!r}: write a .png, .pdf or .svg file")
     if not out.parent.is_dir():
         raise RLForgeError(f"--out {out_file!r}: folder {str(out.parent)!r} does not exist")
-    groups = results.group_by_setting(results.load_runs(paths, {metric}))
+    groups = results.group_by_setting(results.load_runs(paths, {metric, plotting.ONLINE_TAG}))
     drawn = plotting.plot(groups, metric, out, x_axis, smooth, ci, title)
     console.print(f"{drawn} curve(s) of {metric} from {sum(len(g) for g in groups.values())} run(s) written to {out}")

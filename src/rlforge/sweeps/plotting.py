@@ -11,6 +11,7 @@ from rlforge.errors import RLForgeError
 from rlforge.sweeps import stats
 
 GRID_POINTS = 200  # x positions a wall-time curve is resampled to
+ONLINE_TAG = "charts/online"  # 1 from the step an offline-to-online run starts collecting
 
 
 def aligned(runs, tag: str, x: str, weight: float) -> tuple[np.ndarray, np.ndarray] | None:
@@ -27,6 +28,22 @@ def aligned(runs, tag: str, x: str, weight: float) -> tuple[np.ndarray, np.ndarr
     else:
         grid = np.linspace(low, high, GRID_POINTS) if high > low else np.asarray([low])
     return grid, np.stack([np.interp(grid, xs, vs) for xs, vs in series])
+
+
+def online_switch_step(run) -> int | None:
+    """The step where an offline-to-online run started collecting (None: no offline phase)."""
+    xs, values = run.series(ONLINE_TAG, "steps")
+    switched = [x for x, v in zip(xs, values) if v >= 0.5]
+    return int(switched[0]) if switched else None
+
+
+def _mark_online_switch(axis, runs, color) -> None:
+    """A dashed vertical line where the group's runs switched from offline to online."""
+    steps = {s for s in (online_switch_step(r) for r in runs) if s is not None}
+    for step in sorted(steps):
+        axis.axvline(step, color=color, linestyle="--", linewidth=1, alpha=0.7)
+        axis.annotate("online", (step, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12),
+                      textcoords="offset points", fontsize="small", color=color)
 
 
 def plot(groups: dict, tag: str, out: Path, x: str = "steps", weight: float = 0.0,
@@ -53,6 +70,8 @@ def plot(groups: dict, tag: str, out: Path, x: str = "steps", weight: float = 0.
             low, high = stats.bootstrap_band(curves, confidence)
             axis.fill_between(grid, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
         drawn += 1
+        if x == "steps":
+            _mark_online_switch(axis, runs, line.get_color())
     if not drawn:
         plt.close(figure)
         raise RLForgeError(f"no run has metric {tag!r} (see the tags in a run's metrics.csv)")

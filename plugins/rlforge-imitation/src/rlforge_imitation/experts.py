@@ -148,7 +148,7 @@ def from_cs285(data: dict, action_space=None, where: str = "the pickle") -> Expe
 
 
 def load_cs285(path, action_space=None) -> ExpertPolicy:
-    from rlforge_imitation.safe_pickle import safe_load
+    from rlforge.safe_pickle import safe_load
 
     data = safe_load(path)
     if not isinstance(data, dict):

@@ -226,7 +226,7 @@ class SACAgent(Agent):
         np.maximum(actions, -1.0, out=actions)
         np.minimum(actions, 1.0, out=actions)
         self.buffer.add_rows(batch.obs.reshape(n, -1), actions, batch.rewards.reshape(n),
-                             batch.next_obs.reshape(n, -1), batch.terminated.reshape(n))
+                             batch.next_obs.reshape(n, -1), batch.terminated.reshape(n), batch.truncated.reshape(n))
 
     # ------------------------------------------------------------------ learning
 

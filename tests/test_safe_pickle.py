@@ -9,7 +9,7 @@ import pytest
 
 from cli_helpers import cli_env, run_cli
 from rlforge.errors import RLForgeError
-from rlforge_imitation.safe_pickle import safe_load
+from rlforge.safe_pickle import safe_load
 
 
 class Payload:
