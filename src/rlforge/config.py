@@ -10,6 +10,7 @@ values of the wrong type are errors.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -19,6 +20,10 @@ from typing import Any, Literal
 import yaml
 
 from rlforge.errors import ConfigError, did_you_mean
+
+
+# A Minari dataset id: [namespace/]name-vN, with no path tricks (no "..", no absolute paths).
+MINARI_ID = re.compile(r"(?:[A-Za-z0-9_][A-Za-z0-9_.-]*/)?[A-Za-z0-9_][A-Za-z0-9_.-]*-v[0-9]+")
 
 
 def option(default, help: str, **kwargs):
@@ -46,6 +51,9 @@ class RunConfig:
     keep_checkpoints: int = option(3, "periodic checkpoints kept (the newest ones)")
     device: Literal["cpu", "cuda", "auto"] = option("auto", "torch device; auto picks cuda when available")
     torch_threads: int = option(0, "torch CPU threads (0: the number of cores, at most 4)")
+    save_dataset_as: str = option(
+        "", "for agents that keep what they collect (rnd): also publish the run's dataset under this Minari id "
+            "(namespace/name-vN) in MINARI_DATASETS_PATH, replacing an earlier one of that id")
     matmul_precision: Literal["auto", "highest", "high", "medium"] = option(
         "auto", "float32 matrix products in the agent's updates (torch.set_float32_matmul_precision); auto: "
                 "what the algorithm asks for (SAC family: medium) on CPUs that keep float32 accuracy at it, else highest")
@@ -57,6 +65,9 @@ class RunConfig:
         for name in ("eval_every", "video_every", "checkpoint_every", "keep_checkpoints", "torch_threads"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+        if self.save_dataset_as and not MINARI_ID.fullmatch(self.save_dataset_as):
+            raise ValueError(f"save_dataset_as must be a Minari id such as cs285/pointmass-hard-rnd-v0 "
+                             f"(letters, digits, '_', '.', '-'; one optional namespace), got {self.save_dataset_as!r}")
 
 
 @dataclass

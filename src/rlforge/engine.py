@@ -264,6 +264,9 @@ class Engine:
         fresh.rename(final)
         shutil.rmtree(old, ignore_errors=True)
         console.print(f"dataset: {len(dataset):,} transitions collected -> {final}")
+        if cfg.run.save_dataset_as:
+            published = publish_dataset(final, cfg.run.save_dataset_as)
+            console.print(f"dataset: published as {cfg.run.save_dataset_as} -> {published}")
 
     def record_video(self, run: Run, logger: MetricsLogger) -> None:
         """One deterministic evaluation episode to videos/step_<N>.mp4 and TensorBoard.
@@ -367,6 +370,31 @@ class Engine:
         self.env.close()
         if self._eval_env is not None:
             self._eval_env.close()
+
+
+def publish_dataset(folder, dataset_id: str):
+    """A copy of the Minari dataset `folder` under `dataset_id` in MINARI_DATASETS_PATH (an
+    earlier dataset of that id is replaced whole: copied beside it, then swapped)."""
+    import json
+    import shutil
+
+    from rlforge.datasets import minari_root
+
+    target = minari_root() / dataset_id
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fresh, old = target.with_name(f".{target.name}.new"), target.with_name(f".{target.name}.old")
+    for leftover in (fresh, old):
+        shutil.rmtree(leftover, ignore_errors=True)
+    shutil.copytree(folder, fresh)
+    metadata_file = fresh / "data" / "metadata.json"
+    metadata = json.loads(metadata_file.read_text())
+    metadata["dataset_id"] = dataset_id
+    metadata_file.write_text(json.dumps(metadata))
+    if target.exists():
+        target.rename(old)
+    fresh.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+    return target
 
 
 def run_dataset_id(algo: str, env_id: str, seed: int) -> str:
