@@ -8,13 +8,18 @@ A checkpoint is a folder:
   arrays.npz           every NumPy array, saved and loaded with allow_pickle=False
 
 It is written under a temporary name and renamed into place, then `latest` (a one-line
-text file) is replaced atomically, so a crash mid-write never leaves a broken latest.
+text file) is replaced atomically, so a crash mid-write never leaves a broken latest. A
+checkpoint folder is never replaced: a second one at the same step gets a new name
+(step_<N>.1, ...), so the folder `latest` names exists until its successor is in place.
+`latest` may only name a folder directly inside checkpoints/; when it is broken, the newest
+complete checkpoint is used instead, and the caller is told.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -27,6 +32,7 @@ from safetensors.torch import load_file, save_file
 from rlforge.errors import RLForgeError
 
 FORMAT_VERSION = 1
+CHECKPOINT_NAME = re.compile(r"step_[0-9]{1,20}(\.[0-9]{1,6})?")  # step_<N>, or step_<N>.<k> for a same-step rewrite
 STATE_FILE, TENSORS_FILE, ARRAYS_FILE, LATEST_FILE = "state.json", "tensors.safetensors", "arrays.npz", "latest"
 
 
@@ -104,19 +110,30 @@ def save(directory: Path, name: str, state: dict, metadata: dict) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     tensors, arrays = {}, {}
     body = {"format": FORMAT_VERSION, **metadata, "state": _encode(state, "state", tensors, arrays)}
-    final = directory / name
-    temporary = directory / f".tmp-{name}-{os.getpid()}"
+    final = _unused(directory, name)
+    temporary = directory / f".tmp-{final.name}-{os.getpid()}"
     shutil.rmtree(temporary, ignore_errors=True)
-    temporary.mkdir()
-    save_file(tensors, str(temporary / TENSORS_FILE))
-    _write_synced(temporary / ARRAYS_FILE, lambda h: np.savez(h, **arrays))
-    _write_synced(temporary / STATE_FILE, lambda h: h.write(json.dumps(body).encode()))
-    _fsync_dir(temporary)
-    if final.exists():  # re-saving the same step: replace the old copy
-        shutil.rmtree(final)
-    os.rename(temporary, final)
-    _point_latest(directory, name)
+    try:
+        temporary.mkdir()
+        save_file(tensors, str(temporary / TENSORS_FILE))
+        _write_synced(temporary / ARRAYS_FILE, lambda h: np.savez(h, **arrays))
+        _write_synced(temporary / STATE_FILE, lambda h: h.write(json.dumps(body).encode()))
+        _fsync_dir(temporary)
+        os.rename(temporary, final)
+        _point_latest(directory, final.name)
+    except OSError as exc:  # disk full, permissions: the previous checkpoint and latest stay as they were
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise CheckpointError(f"cannot write checkpoint {str(final)!r}: {exc.strerror or exc}") from None
     return final
+
+
+def _unused(directory: Path, name: str) -> Path:
+    """directory/name, or name.1, name.2, ... when a checkpoint of that name exists already."""
+    candidate, k = directory / name, 0
+    while candidate.exists():
+        k += 1
+        candidate = directory / f"{name}.{k}"
+    return candidate
 
 
 def _point_latest(directory: Path, name: str) -> None:
@@ -126,10 +143,23 @@ def _point_latest(directory: Path, name: str) -> None:
     _fsync_dir(directory)
 
 
-def prune(directory: Path, keep: int, prefix: str = "step_") -> None:
-    """Delete all but the newest `keep` checkpoints named `prefix...` (never `latest`'s)."""
+def _checkpoint_order(path: Path) -> tuple[int, int]:
+    step, _, rewrite = path.name[len("step_"):].partition(".")
+    return int(step), int(rewrite or 0)
+
+
+def complete_checkpoints(directory: Path) -> list[Path]:
+    """The complete checkpoint folders in `directory`, oldest first."""
+    found = [p for p in directory.glob("step_*") if CHECKPOINT_NAME.fullmatch(p.name) and not p.is_symlink()
+             and p.is_dir() and all((p / f).is_file() for f in (STATE_FILE, TENSORS_FILE, ARRAYS_FILE))]
+    return sorted(found, key=_checkpoint_order)
+
+
+def prune(directory: Path, keep: int) -> None:
+    """Delete all but the newest `keep` checkpoints (never `latest`'s)."""
     latest = latest_name(directory)
-    saved = sorted(p for p in directory.glob(f"{prefix}*") if p.is_dir())
+    saved = sorted((p for p in directory.glob("step_*") if p.is_dir() and CHECKPOINT_NAME.fullmatch(p.name)),
+                   key=_checkpoint_order)
     for old in saved[: max(0, len(saved) - keep)]:
         if old.name != latest:
             shutil.rmtree(old, ignore_errors=True)
@@ -141,25 +171,40 @@ def prune(directory: Path, keep: int, prefix: str = "step_") -> None:
 
 
 def latest_name(directory: Path) -> str | None:
+    """The checkpoint name in `directory/latest`, or None when it is missing or unusable (not a
+    plain step_<N> name: no paths, no other folders)."""
+    latest = directory / LATEST_FILE
     try:
-        return (directory / LATEST_FILE).read_text().strip() or None
-    except FileNotFoundError:
+        if latest.is_symlink() or latest.stat().st_size > 256:
+            return None
+        name = latest.read_bytes().decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError):
         return None
+    return name if CHECKPOINT_NAME.fullmatch(name) else None
 
 
-def resolve(path: Path) -> Path:
-    """A run directory, a checkpoints folder or a checkpoint folder, as the checkpoint folder."""
+def resolve(path: Path, warn=None) -> Path:
+    """A run directory, a checkpoints folder or a checkpoint folder, as the checkpoint folder.
+    When `latest` is missing or names an incomplete folder, the newest complete checkpoint is
+    taken, and `warn` (a callable) is told why."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{str(path)!r} does not exist")
     if (path / STATE_FILE).is_file():
         return path
     for folder in (path / "checkpoints", path):
+        if not (folder / LATEST_FILE).exists() and not (folder / LATEST_FILE).is_symlink():
+            continue
         name = latest_name(folder)
-        if name is not None:
-            if not (folder / name / STATE_FILE).is_file():
-                raise CheckpointError(f"checkpoint {str(folder / name)!r} named by 'latest' is missing or incomplete")
+        if name is not None and (folder / name) in complete_checkpoints(folder):
             return folder / name
+        complete = complete_checkpoints(folder)
+        if not complete:
+            raise CheckpointError(f"no complete checkpoint in {str(folder)!r} ('latest' is broken)")
+        if warn is not None:
+            what = f"names {name!r}, which is incomplete or missing" if name else "is unreadable"
+            warn(f"'latest' in {str(folder)!r} {what}; using the newest complete checkpoint, {complete[-1].name}")
+        return complete[-1]
     raise CheckpointError(f"no checkpoint found in {str(path)!r}")
 
 

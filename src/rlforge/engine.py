@@ -144,8 +144,9 @@ class Engine:
             self.record_video(run, logger)
             self.next_video = _next_multiple(run.step, cfg.video_every)
         if run.step >= self.next_checkpoint and run.step < cfg.total_steps:
-            self.save_checkpoint(run, logger)
+            # the next period first, so that a run resumed from this checkpoint does not write another at once
             self.next_checkpoint = _next_multiple(run.step, cfg.checkpoint_every)
+            self.save_checkpoint(run, logger)
 
     def _window_sps(self, step: int, now: float) -> float:
         """Steps/s since the last metric row."""
@@ -299,19 +300,38 @@ class Engine:
 
     def load_state_dict(self, state: dict, run: Run) -> bool:
         """Continue from a checkpoint's state; returns False when the envs started fresh
-        episodes because their exact state could not be saved or restored."""
-        self.agent.load_state_dict(state["agent"])
+        episodes because their exact state could not be saved or restored. Anything that does
+        not fit this run is a one-line CheckpointError (the run directory is not touched here)."""
+        try:
+            return self._load_state(state, run)
+        except checkpoint.CheckpointError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError, OverflowError) as exc:
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise checkpoint.CheckpointError(f"checkpoint does not fit this {self.config.algo} run: "
+                                             f"{type(exc).__name__}: {detail[:200]}") from None
+
+    def _load_state(self, state: dict, run: Run) -> bool:
         engine = state["engine"]
-        counters = engine["counters"]
-        run.step, run.iteration, run.episodes = counters["step"], counters["iteration"], counters["episodes"]
-        schedule = engine["schedule"]
-        self.next_log, self.next_eval, self.next_checkpoint, self.next_video = (
-            schedule["next_log"], schedule["next_eval"], schedule["next_checkpoint"], schedule["next_video"])
-        self._latest_metrics = dict(engine.get("latest_metrics", {}))
+        counters = {name: _count(engine["counters"], name) for name in ("step", "iteration", "episodes")}
+        if counters["step"] > self.config.run.total_steps:
+            raise checkpoint.CheckpointError(f"checkpoint is at step {counters['step']:,}, beyond this run's "
+                                             f"{self.config.run.total_steps:,} steps")
+        schedule = {name: _count(engine["schedule"], name) for name in ("next_log", "next_eval", "next_checkpoint", "next_video")}
         exact = engine.get("envs") is not None and self.env.get_state() is not None
+        if exact:
+            envs = engine["envs"]
+            if not isinstance(envs, list) or len(envs) != self.env.num_envs:
+                raise checkpoint.CheckpointError(f"checkpoint holds the state of {len(envs) if isinstance(envs, list) else 'no'} "
+                                                 f"envs, this run has {self.env.num_envs}")
+        self.agent.load_state_dict(state["agent"])
         if exact:
             self.env.set_state(engine["envs"])
             self.collector.load_state_dict(engine["collector"])
+        run.step, run.iteration, run.episodes = counters["step"], counters["iteration"], counters["episodes"]
+        self.next_log, self.next_eval, self.next_checkpoint, self.next_video = (
+            schedule["next_log"], schedule["next_eval"], schedule["next_checkpoint"], schedule["next_video"])
+        self._latest_metrics = {str(k): float(v) for k, v in dict(engine.get("latest_metrics", {})).items()}
         rng = engine["rng"]
         random.setstate(rng["python"])
         np.random.set_state(rng["numpy"])
@@ -395,6 +415,14 @@ def publish_dataset(folder, dataset_id: str):
     fresh.rename(target)
     shutil.rmtree(old, ignore_errors=True)
     return target
+
+
+def _count(mapping: dict, name: str) -> int:
+    """A saved counter: a whole number, not negative (bool, NaN, floats and strings refused)."""
+    value = mapping[name]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise checkpoint.CheckpointError(f"checkpoint counter {name!r} is {value!r}, not a whole number >= 0")
+    return value
 
 
 def run_dataset_id(algo: str, env_id: str, seed: int) -> str:

@@ -28,6 +28,48 @@ def default_run_dir(root: Path, algo: str, env_id: str, seed: int) -> Path:
     return candidate
 
 
+LOCK_FILE = ".lock"
+
+
+class FolderLock:
+    """One writer per run (or sweep) folder: an exclusive `flock` on FOLDER/.lock, held while
+    the process works there. The kernel drops the lock when the process dies, however it dies,
+    so a dead process's lock is simply taken over by the next one."""
+
+    def __init__(self, folder: Path, what: str = "run"):
+        self.folder, self.what = Path(folder), what
+        self._fd: int | None = None
+
+    def acquire(self) -> "FolderLock":
+        import fcntl
+
+        from rlforge.errors import RLForgeError
+
+        fd = os.open(self.folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise RLForgeError(f"{self.what} {str(self.folder)!r} is in use by another rlforge process "
+                               f"(pid {holder}); wait for it to end or stop it first") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = None
+
+    def __enter__(self) -> "FolderLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
 def write_json_atomic(path: Path, data: dict) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(json.dumps(data, indent=2) + "\n")
@@ -46,6 +88,7 @@ class Run:
     iteration: int = 0
     episodes: int = 0
     meta: dict = field(default_factory=dict)
+    lock: "FolderLock | None" = field(default=None, repr=False, compare=False)  # held while training
 
     @property
     def checkpoints(self) -> Path:

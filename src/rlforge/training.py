@@ -65,7 +65,7 @@ def build_engine(spec, resolved, env_spec):
 
 
 def new_run(resolved, spec, run_dir: str | None, runs_root: str):
-    from rlforge.runs import Run, default_run_dir
+    from rlforge.runs import FolderLock, Run, default_run_dir
 
     seed = resolved.run.seed
     path = Path(run_dir) if run_dir else default_run_dir(Path(runs_root), spec.name, resolved.env, seed)
@@ -76,6 +76,7 @@ def new_run(resolved, spec, run_dir: str | None, runs_root: str):
     if path.exists():
         path.rmdir()
     run.create(resolved.to_dict(), plugins, spec.version)
+    run.lock = FolderLock(path).acquire()
     return run
 
 
@@ -93,18 +94,32 @@ def train(algo, env, config_file, set_pairs, shortcuts: dict, run_dir: str | Non
 
 def resume(run_dir: str, steps: int | None = None) -> int:
     """Continue a run from its latest checkpoint, in the same directory, counters and curves."""
+    from rlforge.logger import MetricsLogger
+    from rlforge.runs import FolderLock, Run
+
+    run = Run.open(Path(run_dir))
+    run.lock = FolderLock(run.path).acquire()  # before anything in the run directory changes
+    try:
+        engine = _restore_for_resume(run, steps)
+    except BaseException:
+        run.lock.release()
+        raise
+    return _train_and_report(engine, run, MetricsLogger(run.path, resume_step=run.step))
+
+
+def _restore_for_resume(run, steps: int | None):
+    """The engine restored from the run's latest checkpoint, everything checked first; then
+    config.yaml (with --steps) and meta.json are updated."""
     import os
 
     from rlforge import checkpoint
-    from rlforge.logger import MetricsLogger
-    from rlforge.runs import CONFIG_FILE, Run
+    from rlforge.runs import CONFIG_FILE
 
-    run = Run.open(Path(run_dir))
     done, total = run.meta.get("step", 0), _saved_total_steps(run.path / CONFIG_FILE)
     if run.meta.get("status") == "finished" and (steps is None or steps <= done):
         raise RLForgeError(f"run {str(run.path)!r} has finished ({done:,} of {total:,} steps); "
                            "pass --steps N with N larger to train it further")
-    path = checkpoint.resolve(run.path)
+    path = checkpoint.resolve(run.path, warn=lambda text: console.print(f"[yellow]{text}"))
     state, metadata = checkpoint.load(path)
     shortcuts = {"total_steps": steps} if steps is not None else {}
     spec, resolved, env_spec = prepare(None, None, str(run.path / CONFIG_FILE), [], shortcuts)
@@ -117,7 +132,7 @@ def resume(run_dir: str, steps: int | None = None) -> int:
     if not exact:
         console.print(f"[yellow]{resolved.env} cannot restore its exact state: resuming with fresh episodes")
     run.save_meta(status="running", pid=os.getpid(), resumed=run.meta.get("resumed", 0) + 1)
-    return _train_and_report(engine, run, MetricsLogger(run.path, resume_step=run.step))
+    return engine
 
 
 def load_checkpoint_engine(path: str, overrides: dict | None = None):
@@ -141,6 +156,14 @@ def load_checkpoint_engine(path: str, overrides: dict | None = None):
 
 
 def _train_and_report(engine, run, logger) -> int:
+    try:
+        return _train_and_record(engine, run, logger)
+    finally:
+        if run.lock is not None:
+            run.lock.release()
+
+
+def _train_and_record(engine, run, logger) -> int:
     hooks = get_host().hook
     try:
         outcome = engine.train(run, logger)
