@@ -22,19 +22,24 @@ from rlforge.console import console
 from rlforge.errors import RLForgeError
 
 
+MAX_SEEDS = 10_000
+
+
 def parse_seeds(text: str) -> list[int]:
-    """"1,2,3" or "1-5" or "1-3,7" as a list of distinct seeds, in order."""
-    seeds: list[int] = []
+    """"1,2,3" or "1-5" or "1-3,7" as a list of distinct seeds, in order (at most MAX_SEEDS)."""
+    seeds: dict[int, None] = {}
     try:
         for part in (p.strip() for p in text.split(",") if p.strip()):
             first, sep, last = part.partition("-")
             values = range(int(first), int(last) + 1) if sep else [int(first)]
-            seeds += [s for s in values if s not in seeds]
+            if len(values) + len(seeds) > MAX_SEEDS:
+                raise RLForgeError(f"--seeds {text!r} names more than {MAX_SEEDS:,} seeds")
+            seeds.update(dict.fromkeys(values))
     except ValueError:
         raise RLForgeError(f"--seeds expects numbers like 1,2,3 or 1-5, got {text!r}") from None
     if not seeds:
         raise RLForgeError(f"--seeds names no seed: {text!r}")
-    return seeds
+    return list(seeds)
 
 
 def run_seeds(seeds: list[int], child_args: list[str], algo: str, env_id: str, total_steps: int,

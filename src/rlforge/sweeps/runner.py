@@ -120,7 +120,16 @@ def write_record(p: Plan) -> None:
 
 def run(p: Plan, backend, threads: int | None = None) -> int:
     """Run the plan's missing trials on `backend`; 0 when all finished, 1 when any failed,
-    130 when stopped (Ctrl-C or SIGTERM: running trials checkpoint and stop)."""
+    130 when stopped (Ctrl-C or SIGTERM: running trials checkpoint and stop). One sweep
+    process per sweep folder (a lock, taken over from a dead process)."""
+    from rlforge.runs import FolderLock
+
+    p.folder.mkdir(parents=True, exist_ok=True)
+    with FolderLock(p.folder, "sweep"):
+        return _run(p, backend, threads)
+
+
+def _run(p: Plan, backend, threads: int | None) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     busy = [t for t in p.trials if state.trial_status(p.run_dir(t)) == "running"]

@@ -30,6 +30,8 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +40,8 @@ from rlforge.errors import ConfigError
 
 TOP_KEYS = {"name", "algo", "env", "envs", "config", "set", "variants", "grid", "samples", "seeds", "description"}
 SAMPLE_KEYS = {"count", "seed", "space"}
+SWEEP_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+MAX_SAMPLES = 10_000
 DISTRIBUTIONS = {"uniform", "loguniform", "int", "choice"}
 
 
@@ -108,7 +112,11 @@ def load(path: str | Path) -> SweepSpec:
     for name, values in variants.items():
         if not isinstance(values, dict) or not values:
             raise ConfigError(f"variant {name!r} in {where} must be a non-empty mapping of config values")
-    spec = SweepSpec(name=str(data.get("name") or path.stem), algo=data.get("algo"), envs=envs,
+    name = str(data.get("name") or path.stem)
+    if not SWEEP_NAME.fullmatch(name):
+        raise ConfigError(f"sweep name {name!r} in {where} must be a plain folder name (letters, digits, '_', '.', "
+                          "'-'; not starting with '.'), so that the sweep stays inside its folder")
+    spec = SweepSpec(name=name, algo=data.get("algo"), envs=envs,
                      config=data.get("config"), fixed=fixed, grid=grid, samples=samples, variants=variants,
                      seeds=parse_seed_list(data.get("seeds", [1]), where), source=str(path))
     swept = [set(grid), set(samples.get("space") or {}), *(set(v) for v in variants.values())]
@@ -152,14 +160,16 @@ def _draw_samples(samples: dict, where: str) -> list[dict]:
     unknown = sorted(set(samples) - SAMPLE_KEYS)
     if unknown:
         raise ConfigError(f"unknown key {unknown[0]!r} under 'samples' in {where}; expected: count, seed, space")
-    count, space = samples.get("count"), samples.get("space")
-    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-        raise ConfigError(f"'samples.count' in {where} must be a positive integer")
+    count, space, seed = samples.get("count"), samples.get("space"), samples.get("seed", 0)
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_SAMPLES:
+        raise ConfigError(f"'samples.count' in {where} must be an integer from 1 to {MAX_SAMPLES:,}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ConfigError(f"'samples.seed' in {where} must be a whole number >= 0, got {seed!r}")
     if not isinstance(space, dict) or not space:
         raise ConfigError(f"'samples.space' in {where} must map config keys to distributions")
     for key, dist in space.items():
         check_distribution(key, dist, where)
-    rng = np.random.default_rng(int(samples.get("seed", 0)))
+    rng = np.random.default_rng(seed)
     return [{key: sample_value(dist, rng) for key, dist in space.items()} for _ in range(count)]
 
 
@@ -173,9 +183,10 @@ def check_distribution(key: str, dist, where: str) -> None:
         if not isinstance(args, list) or not args:
             raise ConfigError(f"{key!r}: choice in {where} needs a non-empty list")
         return
-    ok = isinstance(args, list) and len(args) == 2 and all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in args)
+    ok = isinstance(args, list) and len(args) == 2 and all(
+        isinstance(a, (int, float)) and not isinstance(a, bool) and math.isfinite(a) for a in args)
     if not ok or args[0] >= args[1] or (kind == "loguniform" and args[0] <= 0):
-        raise ConfigError(f"{key!r}: {kind} in {where} needs [low, high] with low < high"
+        raise ConfigError(f"{key!r}: {kind} in {where} needs [low, high], finite numbers with low < high"
                           + (" and low > 0" if kind == "loguniform" else ""))
 
 
@@ -199,7 +210,22 @@ def _settings(variants: dict, grid: dict, samples: list[dict]) -> list[tuple[str
     for (variant, base), point, (sample_name, sample) in itertools.product(named, points, drawn):
         parts = [_safe(variant), sample_name, label(point), label(sample)]
         settings.append((",".join(p for p in parts if p) or "default", {**base, **point, **sample}))
-    return settings
+    return _distinct_labels(settings)
+
+
+def _distinct_labels(settings: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
+    """Settings whose labels print alike (0.00012345 and 0.00012346 both read 0.0001234) get a
+    short digest of their values appended, so distinct settings never share a trial folder."""
+    import hashlib
+
+    counts = Counter(name for name, _ in settings)
+    distinct = []
+    for name, params in settings:
+        if counts[name] > 1:
+            digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:8]
+            name = f"{name},#{digest}"
+        distinct.append((name, params))
+    return distinct
 
 
 def label(params: dict) -> str:
@@ -223,4 +249,6 @@ def override_text(value) -> str:
 
 
 def _safe(text: str) -> str:
-    return text.replace("/", "_").replace(" ", "_")
+    """Text usable as one folder name: no separators, and never "", "." or ".." (or hidden)."""
+    text = text.replace("/", "_").replace("\\", "_").replace(" ", "_").replace("\0", "_")
+    return f"_{text}" if text.startswith(".") else text
