@@ -87,6 +87,34 @@ def _decode(value, tensors: dict, arrays: dict):
 # ----------------------------------------------------------------------------- write
 
 
+class _FaultInjection:
+    """Test hook: RLFORGE_CHECKPOINT_FAULT="K:N" ends the process (os._exit(86)) just before
+    the N-th file operation of its K-th checkpoint write; "K:N:raise" raises OSError (ENOSPC)
+    there instead, as a full disk would. Unset, it costs one dict lookup per write."""
+
+    def __init__(self):
+        self.writes = 0
+        self.operations = 0
+
+    def start_write(self) -> None:
+        self.writes += 1
+        self.operations = 0
+
+    def before(self) -> None:
+        spec = os.environ.get("RLFORGE_CHECKPOINT_FAULT")
+        if not spec:
+            return
+        self.operations += 1
+        write, operation, *mode = spec.split(":")
+        if (self.writes, self.operations) == (int(write), int(operation)):
+            if mode == ["raise"]:
+                raise OSError(28, "No space left on device (injected)")
+            os._exit(86)
+
+
+_faults = _FaultInjection()
+
+
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -99,6 +127,7 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _write_synced(path: Path, write) -> None:
+    _faults.before()
     with open(path, "wb") as handle:
         write(handle)
         handle.flush()
@@ -113,12 +142,16 @@ def save(directory: Path, name: str, state: dict, metadata: dict) -> Path:
     final = _unused(directory, name)
     temporary = directory / f".tmp-{final.name}-{os.getpid()}"
     shutil.rmtree(temporary, ignore_errors=True)
+    _faults.start_write()
     try:
+        _faults.before()
         temporary.mkdir()
+        _faults.before()
         save_file(tensors, str(temporary / TENSORS_FILE))
         _write_synced(temporary / ARRAYS_FILE, lambda h: np.savez(h, **arrays))
         _write_synced(temporary / STATE_FILE, lambda h: h.write(json.dumps(body).encode()))
         _fsync_dir(temporary)
+        _faults.before()
         os.rename(temporary, final)
         _point_latest(directory, final.name)
     except OSError as exc:  # disk full, permissions: the previous checkpoint and latest stay as they were
@@ -139,6 +172,7 @@ def _unused(directory: Path, name: str) -> Path:
 def _point_latest(directory: Path, name: str) -> None:
     temporary = directory / f".{LATEST_FILE}.tmp"
     _write_synced(temporary, lambda h: h.write(name.encode() + b"\n"))
+    _faults.before()
     os.replace(temporary, directory / LATEST_FILE)
     _fsync_dir(directory)
 
