@@ -6,6 +6,7 @@ from rlforge.hookspecs import hookimpl
 @hookimpl
 def register_commands(cli):
     from rlforge.commands.compare import compare
+    from rlforge.commands.dataset import dataset
     from rlforge.commands.evaluate import eval_
     from rlforge.commands.listing import config_, list_, plugins
     from rlforge.commands.plot import plot
@@ -15,5 +16,5 @@ def register_commands(cli):
     from rlforge.commands.train import train
     from rlforge.commands.tune import tune
 
-    for command in (train, eval_, runs, list_, plugins, config_, plugin, sweep, tune, plot, compare):
+    for command in (train, eval_, runs, list_, plugins, config_, plugin, sweep, tune, plot, compare, dataset):
         cli.add_command(command)

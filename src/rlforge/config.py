@@ -10,7 +10,6 @@ values of the wrong type are errors.
 from __future__ import annotations
 
 import dataclasses
-import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -20,10 +19,6 @@ from typing import Any, Literal
 import yaml
 
 from rlforge.errors import ConfigError, did_you_mean
-
-
-# A Minari dataset id: [namespace/]name-vN, with no path tricks (no "..", no absolute paths).
-MINARI_ID = re.compile(r"(?:[A-Za-z0-9_][A-Za-z0-9_.-]*/)?[A-Za-z0-9_][A-Za-z0-9_.-]*-v[0-9]+")
 
 
 def option(default, help: str, **kwargs):
@@ -65,9 +60,12 @@ class RunConfig:
         for name in ("eval_every", "video_every", "checkpoint_every", "keep_checkpoints", "torch_threads"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
-        if self.save_dataset_as and not MINARI_ID.fullmatch(self.save_dataset_as):
-            raise ValueError(f"save_dataset_as must be a Minari id such as cs285/pointmass-hard-rnd-v0 "
-                             f"(letters, digits, '_', '.', '-'; one optional namespace), got {self.save_dataset_as!r}")
+        if self.save_dataset_as:
+            from rlforge.datasets.minari_files import MINARI_ID  # Minari's own id rule (no dots, no absolute paths)
+
+            if not MINARI_ID.fullmatch(self.save_dataset_as):
+                raise ValueError(f"save_dataset_as must be a Minari id such as cs285/pointmass-hard-rnd-v0 "
+                                 f"(letters, digits, '_' and '-', namespaces before a '/'), got {self.save_dataset_as!r}")
 
 
 @dataclass

@@ -32,6 +32,52 @@ def test_collect_records_whole_episodes_of_the_expert(tmp_path, pendulum_expert)
     np.testing.assert_array_equal(load_dataset(str(tmp_path / "again.npz")).obs, data.obs)
 
 
+def test_collect_with_action_noise_into_a_minari_dataset_then_train_bc(tmp_path, pendulum_expert):
+    import minari
+    from gymnasium import spaces
+
+    from rlforge_imitation.experts import load_expert
+
+    env = cli_env(**ENV, MINARI_DATASETS_PATH=str(tmp_path / "minari"))
+    args = ["collect", "-p", str(pendulum_expert), "-e", "Pendulum-v1", "-n", "2", "--seed", "3", "--action-noise", "0.3"]
+    result = run_cli([*args, "--out", "noisy"], cwd=tmp_path, env=env)  # no .npz suffix: a Minari folder
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "noisy" / "data" / "main_data.hdf5").is_file()
+    data = load_dataset(str(tmp_path / "noisy"))
+    assert len(data) == 400 and data.truncated.sum() == 2 and data.metadata["action_noise"] == 0.3
+    assert data.metadata["minari"]["algorithm_name"].endswith("(deterministic, action noise 0.3)")
+    expert = load_expert(str(pendulum_expert), None, spaces.Box(-2.0, 2.0, (1,), np.float32))
+    mean = expert.act(data.obs)
+    assert np.all(np.abs(data.actions) <= 2.0)  # clipped to the bounds
+    inside = (np.abs(data.actions) < 2.0).ravel()
+    assert 0.25 < np.std((data.actions - mean).ravel()[inside]) < 0.35  # the noise taken is the noise recorded
+    assert minari.MinariDataset(tmp_path / "noisy" / "data").total_steps == 400
+    again = run_cli([*args, "--id", "pendulum/noisy-v0"], cwd=tmp_path, env=env)  # same seed, same noise
+    assert again.returncode == 0, again.stderr
+    np.testing.assert_array_equal(load_dataset(str(tmp_path / "minari" / "pendulum" / "noisy-v0")).actions, data.actions)
+    bc = run_cli(["train", "--algo", "bc", "--env", "Pendulum-v1", "--steps", "200", "--run-dir", "bc",
+                  "--set", "torch_threads=1", "--set", "hidden=[16]", "--set", "collect_steps=100",
+                  "--set", "train_steps=20", "--set", "eval_episodes=1", "--set", "log_every=100",
+                  "--set", "dataset=pendulum/noisy-v0"],
+                 cwd=tmp_path, env=env)
+    assert bc.returncode == 0, bc.stderr
+    assert "losses/mse" in (tmp_path / "bc" / "metrics.csv").read_text()
+
+
+def test_collect_refuses_what_it_cannot_write(tmp_path, pendulum_expert):
+    env = cli_env(**ENV)
+    (tmp_path / "taken" / "data").mkdir(parents=True)
+    args = ["collect", "-p", str(pendulum_expert), "-e", "Pendulum-v1", "-n", "1"]
+    refused = run_cli([*args, "--out", "taken"], cwd=tmp_path, env=env)
+    assert refused.returncode == 2 and "already exists; refusing to overwrite it" in refused.stderr
+    refused = run_cli(["collect", "-p", "x", "-e", "CartPole-v1", "--action-noise", "0.1", "-o", "c"], cwd=tmp_path, env=env)
+    assert refused.returncode == 2 and "--action-noise needs continuous (Box) actions" in refused.stderr
+    refused = run_cli([*args, "--id", "p/x-v0", "--format", "npz"], cwd=tmp_path, env=env)
+    assert refused.returncode == 2 and "use --out FILE.npz" in refused.stderr
+    refused = run_cli([*args, "--id", "not an id"], cwd=tmp_path, env=env)
+    assert refused.returncode == 2 and "is not a Minari dataset id" in refused.stderr
+
+
 def test_export_eval_and_train_bc_and_dagger(tmp_path, pendulum_expert):
     env = cli_env(**ENV)
     converted = run_cli(["expert", "export", str(pendulum_expert), "--env", "Pendulum-v1", "--out", "pend",

@@ -66,3 +66,24 @@ def test_bad_datasets_are_one_line_errors(tmp_path):
         load_dataset(str(tmp_path / "junk.npz"))
     with pytest.raises(RLForgeError, match="no dataset given"):
         load_dataset("")
+
+
+def test_minari_datasets_load_through_the_plugin(tmp_path, monkeypatch):
+    from gymnasium import spaces
+
+    from rlforge.datasets import save_minari
+
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path))
+    rng = np.random.default_rng(3)
+    seq = rng.normal(size=(6, 3)).astype(np.float32)
+    data = Dataset(seq[:-1], rng.uniform(-2, 2, size=(5, 1)).astype(np.float32), np.ones(5, np.float32), seq[1:],
+                   np.zeros(5, bool), np.arange(5) == 4)
+    save_minari(data, tmp_path / "pendulum" / "tiny-v0", spaces.Box(-np.inf, np.inf, (3,), np.float32),
+                spaces.Box(-2, 2, (1,), np.float32), env_id="Pendulum-v1")
+    for name in ("pendulum/tiny-v0", str(tmp_path / "pendulum" / "tiny-v0")):
+        loaded = load_dataset(name)
+        np.testing.assert_array_equal(loaded.actions, data.actions)
+        assert loaded.metadata["env"] == "Pendulum-v1"
+    save_minari(data, tmp_path / "Hopper-v4", spaces.Box(-np.inf, np.inf, (3,), np.float32),
+                spaces.Box(-2, 2, (1,), np.float32))
+    assert load_dataset("Hopper-v4").obs.shape[1:] == (11,)  # the shipped dataset's name wins over the id

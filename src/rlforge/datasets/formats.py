@@ -1,11 +1,8 @@
-"""Offline datasets: rlforge's own format (no pickle) and the CS285 expert-data pickle.
+"""Offline datasets in rlforge's own format (no pickle) and in the CS285 expert-data pickle.
 
 rlforge's format is one compressed .npz, written and read with allow_pickle=False, holding
-flat arrays over all recorded steps, episode after episode:
-  obs [N, *obs_shape] float32, actions [N, *action_shape], rewards [N] float32,
-  next_obs [N, *obs_shape] float32 (the true next observation, also at an episode's end),
-  terminated [N] bool, truncated [N] bool (an episode ends where either is true),
-  metadata: a 0-d string array holding JSON (env, policy, episodes, their returns, command).
+the Dataset's flat arrays (see rlforge.datasets.dataset) plus `metadata`: a 0-d string array
+holding JSON (env, policy, episodes, their returns, command).
 
 The CS285 format is a pickle of a list with one dict per trajectory: `observation`,
 `action`, `reward`, `next_observation`, `terminal` arrays (plus image arrays, ignored). It is
@@ -16,57 +13,29 @@ read with the restricted unpickler; `terminal` becomes `terminated` at the steps
 from __future__ import annotations
 
 import json
+import os
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from rlforge.datasets.dataset import FIELDS, Dataset, validate
 from rlforge.errors import RLForgeError
 
 DATASET_FORMAT = "rlforge-dataset"
-FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated", "truncated")
 
-
-@dataclass
-class Dataset:
-    obs: np.ndarray
-    actions: np.ndarray
-    rewards: np.ndarray
-    next_obs: np.ndarray
-    terminated: np.ndarray
-    truncated: np.ndarray
-    metadata: dict = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.obs)
-
-    def episode_ends(self) -> np.ndarray:
-        """Indices of the last step of each finished episode."""
-        return np.flatnonzero(self.terminated | self.truncated)
-
-    def episode_returns(self) -> list[float]:
-        ends = self.episode_ends()
-        starts = np.concatenate([[0], ends[:-1] + 1])
-        return [float(self.rewards[s:e + 1].sum()) for s, e in zip(starts, ends)]
-
-    def first_episodes(self, n: int) -> "Dataset":
-        """The first `n` episodes (all of them when n is 0 or more than there are)."""
-        ends = self.episode_ends()
-        if n <= 0 or n >= len(ends):
-            return self
-        stop = ends[n - 1] + 1
-        return Dataset(*(getattr(self, k)[:stop] for k in FIELDS), metadata={**self.metadata, "episodes": n})
+__all__ = ["DATASET_FORMAT", "FIELDS", "Dataset", "load_cs285_data", "load_npz", "save_dataset"]
 
 
 def save_dataset(dataset: Dataset, path) -> Path:
+    """Write `dataset` as an rlforge .npz (the suffix is added when missing); returns the path."""
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {k: np.ascontiguousarray(getattr(dataset, k)) for k in FIELDS}
     metadata = {"format": DATASET_FORMAT, "version": 1, **dataset.metadata}
-    tmp = path.with_name(path.name + ".tmp.npz")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
     np.savez_compressed(tmp, **arrays, metadata=np.array(json.dumps(metadata)))
     tmp.replace(path)
     return path
@@ -74,6 +43,8 @@ def save_dataset(dataset: Dataset, path) -> Path:
 
 def load_npz(path) -> Dataset:
     path = Path(path)
+    if path.is_file() and not zipfile.is_zipfile(path):
+        raise RLForgeError(f"cannot read dataset {str(path)!r}: not an .npz archive")
     try:
         with np.load(path, allow_pickle=False) as data:
             missing = [k for k in (*FIELDS, "metadata") if k not in data.files]
@@ -83,10 +54,17 @@ def load_npz(path) -> Dataset:
             metadata = json.loads(str(data["metadata"]))
     except FileNotFoundError:
         raise RLForgeError(f"dataset {str(path)!r} does not exist") from None
-    except (OSError, ValueError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+    except ValueError as exc:
+        if "Object arrays" in str(exc):  # NumPy's refusal of an object array
+            raise RLForgeError(f"dataset {str(path)!r} holds an object (pickled) array; refusing to load it") from None
         raise RLForgeError(f"cannot read dataset {str(path)!r}: {str(exc).splitlines()[0]}") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise RLForgeError(f"cannot read dataset {str(path)!r}: {str(exc).splitlines()[0]}") from None
+    if not isinstance(metadata, dict):
+        raise RLForgeError(f"cannot read dataset {str(path)!r}: its metadata is not a JSON object")
     dataset = Dataset(**arrays, metadata=metadata)
-    _check_lengths(dataset, path)
+    validate(dataset, str(path))
+    dataset.terminated, dataset.truncated = dataset.terminated.astype(bool), dataset.truncated.astype(bool)
     return dataset
 
 
@@ -111,27 +89,10 @@ def load_cs285_data(path) -> Dataset:
             parts["next_obs"].append(np.asarray(traj["next_observation"], dtype=np.float32).reshape(obs.shape))
             parts["terminated"].append(terminal)
             parts["truncated"].append(np.zeros(n, dtype=bool))
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise RLForgeError(f"{path} is not CS285 expert data ({type(exc).__name__}: {exc})") from None
     dataset = Dataset(**{k: np.concatenate(v) for k, v in parts.items()},
                       metadata={"source": str(path), "source_format": "cs285", "episodes": len(paths)})
+    validate(dataset, str(path))
     dataset.metadata["episode_returns"] = dataset.episode_returns()
     return dataset
-
-
-def load_dataset(name: str) -> Dataset:
-    """A dataset by path: an rlforge .npz or a CS285 .pkl."""
-    if not name:
-        raise RLForgeError("no dataset given: set dataset=PATH")
-    path = Path(name).expanduser()
-    if path.suffix in (".pkl", ".pickle"):
-        if not path.is_file():
-            raise RLForgeError(f"dataset {str(path)!r} does not exist")
-        return load_cs285_data(path)
-    return load_npz(path)
-
-
-def _check_lengths(dataset: Dataset, path) -> None:
-    lengths = {k: len(getattr(dataset, k)) for k in FIELDS}
-    if len(set(lengths.values())) != 1:
-        raise RLForgeError(f"dataset {path} has arrays of different lengths: {lengths}")

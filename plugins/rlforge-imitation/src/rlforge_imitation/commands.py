@@ -14,22 +14,30 @@ def _command_line() -> str:
     return "rlforge " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
-def rollouts(policy, env_id: str, episodes: int, seed: int, deterministic: bool = True):
+def rollouts(policy, env_id: str, episodes: int, seed: int, deterministic: bool = True, action_noise: float = 0.0):
     """`episodes` whole episodes of `policy` on one copy of `env_id`, seeded from `seed`:
-    a Dataset of every step, episode after episode."""
+    a Dataset of every step, episode after episode. With `action_noise` > 0 (Box actions),
+    Gaussian noise of that standard deviation is added to each action, clipped to the
+    action bounds; the noisy action is the one taken and recorded."""
     import numpy as np
+    from gymnasium import spaces
 
     from rlforge.envs import EnvAdapter
     from rlforge.plugins import get_host
     from rlforge_imitation.datasets import FIELDS, Dataset
 
     env = EnvAdapter(env_id, 1, seed, "sync", get_host().registry.envs.get(env_id))
+    box = isinstance(env.action_space, spaces.Box)
+    noise_rng = np.random.default_rng([seed, 7])  # apart from the env's and the policy's streams
     rows = {k: [] for k in FIELDS}
     returns, lengths = [], []
     try:
         obs = env.reset(seed=seed)
         while len(returns) < episodes:
             actions = np.asarray(policy.act(obs, deterministic=deterministic))
+            if action_noise > 0:
+                noisy = actions + action_noise * noise_rng.standard_normal(actions.shape)
+                actions = np.clip(noisy, env.action_space.low, env.action_space.high).astype(actions.dtype)
             step = env.step(actions)
             for key, value in zip(FIELDS, (obs, actions, step.rewards, step.final_obs, step.terminated, step.truncated)):
                 rows[key].append(np.asarray(value)[0])
@@ -39,9 +47,11 @@ def rollouts(policy, env_id: str, episodes: int, seed: int, deterministic: bool 
     finally:
         env.close()
     arrays = {k: np.stack(v) for k, v in rows.items()}
+    arrays["actions"] = arrays["actions"].astype(np.float32 if box else np.int64)
     arrays["rewards"] = arrays["rewards"].astype(np.float32)
     arrays["obs"], arrays["next_obs"] = arrays["obs"].astype(np.float32), arrays["next_obs"].astype(np.float32)
-    return Dataset(**arrays, metadata={"env": env_id, "episodes": episodes, "seed": seed,
+    arrays["terminated"], arrays["truncated"] = arrays["terminated"].astype(bool), arrays["truncated"].astype(bool)
+    return Dataset(**arrays, metadata={"env": env_id, "episodes": episodes, "seed": seed, "action_noise": action_noise,
                                        "episode_returns": [float(r) for r in returns],
                                        "episode_lengths": [int(n) for n in lengths]})
 
@@ -55,28 +65,70 @@ def _env_spaces(env_id: str):
     return env_spaces(env_id, registry.envs.get(env_id))
 
 
+def _collect_target(out, dataset_id, data_format):
+    """(format, path) to write: --id means a Minari dataset in MINARI_DATASETS_PATH; --out
+    means npz when it ends in .npz, else a Minari folder (unless --format says otherwise)."""
+    from pathlib import Path
+
+    from rlforge.datasets import minari_root
+    from rlforge.datasets.minari_files import check_dataset_id
+    from rlforge.errors import RLForgeError
+
+    if (out is None) == (dataset_id is None):
+        raise RLForgeError("give one of --out FILE.npz|FOLDER and --id NAMESPACE/NAME-vN")
+    if dataset_id is not None:
+        if data_format == "npz":
+            raise RLForgeError("--id writes a Minari dataset; use --out FILE.npz for the npz format")
+        return "minari", minari_root() / check_dataset_id(dataset_id)
+    data_format = data_format or ("npz" if Path(out).suffix == ".npz" else "minari")
+    path = Path(out)
+    if data_format == "minari" and path.exists():
+        raise RLForgeError(f"{str(path)!r} already exists; refusing to overwrite it")
+    return data_format, path
+
+
 @click.command()
 @click.option("--policy", "-p", "policy_name", required=True, metavar="EXPERT",
               help="A shipped expert's name, an rlforge expert file, a run or checkpoint folder, or a CS285 .pkl.")
 @click.option("--env", "-e", "env_id", required=True, help="Environment id.")
 @click.option("--episodes", "-n", type=click.IntRange(min=1), default=10, show_default=True, help="Episodes to record.")
-@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), metavar="FILE.npz", help="Dataset file to write.")
+@click.option("--out", "-o", type=click.Path(), metavar="FILE.npz|FOLDER",
+              help="Where to write: FILE.npz (rlforge's npz) or a Minari dataset folder (must not exist).")
+@click.option("--id", "dataset_id", metavar="NAMESPACE/NAME-vN",
+              help="Write a Minari dataset into MINARI_DATASETS_PATH under this id (instead of --out).")
+@click.option("--format", "data_format", type=click.Choice(["minari", "npz"]),
+              help="Dataset format (default: npz when --out ends in .npz, else minari).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the first episode's reset.")
 @click.option("--deterministic/--stochastic", default=True, show_default=True,
               help="Act with the policy's deterministic action, or sample (experts always act deterministically).")
-def collect(policy_name, env_id, episodes, out, seed, deterministic):
-    """Record EPISODES episodes of an expert into an rlforge dataset (.npz, no pickle)."""
+@click.option("--action-noise", type=click.FloatRange(min=0.0), default=0.0, show_default=True, metavar="STD",
+              help="Gaussian noise of this standard deviation added to each action, clipped to the action bounds.")
+def collect(policy_name, env_id, episodes, out, dataset_id, data_format, seed, deterministic, action_noise):
+    """Record EPISODES episodes of a policy into a dataset: a Minari folder (or id) or an
+    rlforge .npz (no pickle)."""
     import numpy as np
+    from gymnasium import spaces
 
     from rlforge.console import console
-    from rlforge_imitation.datasets import save_dataset
-    from rlforge_imitation.experts import load_expert
+    from rlforge.errors import RLForgeError
+    from rlforge_imitation.datasets import save_dataset, save_minari
 
+    data_format, path = _collect_target(out, dataset_id, data_format)
     observation_space, action_space = _env_spaces(env_id)
+    if action_noise > 0 and not isinstance(action_space, spaces.Box):
+        raise RLForgeError(f"--action-noise needs continuous (Box) actions; {env_id} has {action_space}")
+    from rlforge_imitation.experts import load_expert  # torch: only once the arguments are known to be good
+
     policy = load_expert(policy_name, observation_space, action_space)
-    dataset = rollouts(policy, env_id, episodes, seed, deterministic)
-    dataset.metadata.update({"policy": policy_name, "deterministic": deterministic, "command": _command_line()})
-    path = save_dataset(dataset, out)
+    dataset = rollouts(policy, env_id, episodes, seed, deterministic, action_noise)
+    mode = "deterministic" if deterministic else "stochastic"
+    dataset.metadata.update({"policy": policy_name, "deterministic": deterministic, "command": _command_line(),
+                             "algorithm_name": f"{policy_name} ({mode}"
+                                               + (f", action noise {action_noise:g})" if action_noise else ")")})
+    if data_format == "npz":
+        path = save_dataset(dataset, path)
+    else:
+        path = save_minari(dataset, path, observation_space, action_space, env_id=env_id, dataset_id=dataset_id)
     r = np.asarray(dataset.metadata["episode_returns"])
     console.print(f"recorded {episodes} episodes ({len(dataset):,} steps) of {policy_name} on {env_id}: "
                   f"return {r.mean():.1f} ± {r.std():.1f} -> {path}")

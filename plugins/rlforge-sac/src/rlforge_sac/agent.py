@@ -345,7 +345,9 @@ class SACAgent(Agent):
                 "critic": optimizer_state(self.critic_optimizer),
                 "temperature": optimizer_state(self.temperature_optimizer) if self.temperature_optimizer else None,
             },
-            "buffer": self.buffer.state_dict(),
+            # the buffer holds actions mapped to [-1, 1]; the map lets a dataset made from this
+            # checkpoint (rlforge dataset create --from-run) give the env's actions back
+            "buffer": {**self.buffer.state_dict(), "action_scale": self._np_scale.copy(), "action_bias": self._np_bias.copy()},
             "counters": {"critic_updates": self.critic_updates, "actor_updates": self.actor_updates},
         }
 
