@@ -144,3 +144,16 @@ def test_the_heatmap_colours_free_cells_by_value_and_keeps_the_walls():
     assert tuple(fixed[0 * PX + 5, 3 * PX + 5]) == tuple(colour_ramp(np.array(0.5)))
     with pytest.raises(RLForgeError, match="one value per cell"):
         heatmap_image(maze, np.zeros(5))
+
+
+def test_coverage_on_a_grid_of_sub_cells():
+    maze = maze_for("PointmassMedium-v0")
+    rows, cols = maze.shape
+    corner = np.array([[0.1 / rows, 0.1 / cols]])  # inside the first quarter of cell (0, 0)
+    fine = maze.visit_mask(corner, resolution=4)
+    assert fine.shape == (rows * 4, cols * 4) and fine.sum() == 1 and fine[0, 0]
+    free = int(maze.reachable_cells().sum())
+    assert maze.coverage(fine) == pytest.approx(1 / (16 * free))
+    assert maze.coverage(maze.visit_mask(corner)) == pytest.approx(1 / free)
+    with pytest.raises(RLForgeError):
+        maze.coverage(np.zeros((rows * 4 + 1, cols * 4), dtype=bool))

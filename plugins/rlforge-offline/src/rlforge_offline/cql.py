@@ -87,7 +87,7 @@ class CQLAgent(Agent):
             values.update({"losses/td": td, "charts/ood_q_mean": soft,
                            "losses/cql_penalty": soft - values["charts/q_mean"]})
         if self.coverage is not None:
-            values["charts/state_coverage"] = self.coverage.fraction()
+            values.update(self.coverage.metrics())
         return values
 
     # ------------------------------------------------------------------ pictures

@@ -307,24 +307,37 @@ def find_maze(env_id: str | None):
 
 
 class Coverage:
-    """The maze cells visited by the data an agent holds (dataset and online data), cumulative."""
+    """The maze cells visited by the data an agent holds (dataset and online data), cumulative:
+    whole cells (charts/state_coverage) and quarter cells (charts/state_coverage_fine, 4 x 4
+    sub-cells per cell: on a small maze every cell is soon visited, and only the finer grid
+    still tells how evenly the data spreads)."""
+
+    FINE = 4
 
     def __init__(self, maze):
         self.maze = maze
-        self.visited = np.zeros(np.shape(maze.walls), dtype=bool)
+        self.visited = maze.visit_mask(np.zeros((0, 2)))
+        self.visited_fine = maze.visit_mask(np.zeros((0, 2)), self.FINE)
 
     def add(self, obs: np.ndarray) -> None:
         if len(obs):
-            self.visited |= self.maze.visit_mask(np.asarray(obs).reshape(-1, 2))
+            obs = np.asarray(obs).reshape(-1, 2)
+            self.visited |= self.maze.visit_mask(obs)
+            self.visited_fine |= self.maze.visit_mask(obs, self.FINE)
 
     def fraction(self) -> float:
         return float(self.maze.coverage(self.visited))
 
+    def metrics(self) -> dict[str, float]:
+        return {"charts/state_coverage": self.fraction(),
+                "charts/state_coverage_fine": float(self.maze.coverage(self.visited_fine))}
+
     def state_dict(self) -> dict:
-        return {"visited": self.visited.copy()}
+        return {"visited": self.visited.copy(), "visited_fine": self.visited_fine.copy()}
 
     def load_state_dict(self, state: dict) -> None:
         self.visited[...] = np.asarray(state["visited"], dtype=bool)
+        self.visited_fine[...] = np.asarray(state["visited_fine"], dtype=bool)
 
 
 def maze_values(maze, fn) -> np.ndarray:

@@ -72,20 +72,23 @@ class Maze:
             return False
         return not self.walls[min(int(row), rows - 1), min(int(col), cols - 1)]
 
-    def cells_of(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def cells_of(self, obs: np.ndarray, resolution: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """(rows, cols) int arrays: the cell of each observation [N, 2] (the far border counts
-        as the last cell, as in the env)."""
+        as the last cell, as in the env); with `resolution` r, the cell of an r x r grid of
+        sub-cells in each maze cell."""
         obs = np.asarray(obs, dtype=np.float64)
         if obs.ndim != 2 or obs.shape[1] != 2:
             raise RLForgeError(f"maze observations must be [N, 2], got shape {obs.shape}")
-        cells = np.floor(obs * self.obs_scale).astype(np.int64)
+        cells = np.floor(obs * self.obs_scale * resolution).astype(np.int64)
         rows, cols = self.shape
-        return np.clip(cells[:, 0], 0, rows - 1), np.clip(cells[:, 1], 0, cols - 1)
+        return np.clip(cells[:, 0], 0, rows * resolution - 1), np.clip(cells[:, 1], 0, cols * resolution - 1)
 
-    def visit_mask(self, obs: np.ndarray) -> np.ndarray:
-        """bool [rows, cols]: the cells holding at least one of the observations."""
-        mask = np.zeros(self.shape, dtype=bool)
-        mask[self.cells_of(obs)] = True
+    def visit_mask(self, obs: np.ndarray, resolution: int = 1) -> np.ndarray:
+        """bool [rows * resolution, cols * resolution]: the (sub-)cells holding at least one
+        of the observations."""
+        rows, cols = self.shape
+        mask = np.zeros((rows * resolution, cols * resolution), dtype=bool)
+        mask[self.cells_of(obs, resolution)] = True
         return mask
 
     def reachable_cells(self) -> np.ndarray:
@@ -105,11 +108,13 @@ class Maze:
         return reachable
 
     def coverage(self, visited: np.ndarray) -> float:
-        """The fraction of reachable cells that `visited` (bool [rows, cols]) marks."""
+        """The fraction of reachable cells that `visited` (bool [rows, cols], or a visit_mask
+        of sub-cells [rows * r, cols * r]) marks."""
         visited = np.asarray(visited, dtype=bool)
-        if visited.shape != self.shape:
-            raise RLForgeError(f"visited cells must have the maze's shape {self.shape}, got {visited.shape}")
-        reachable = self.reachable_cells()
+        resolution = visited.shape[0] // self.shape[0] if visited.ndim == 2 else 0
+        if resolution < 1 or visited.shape != (self.shape[0] * resolution, self.shape[1] * resolution):
+            raise RLForgeError(f"visited cells must have the maze's shape {self.shape} (or a multiple), got {visited.shape}")
+        reachable = np.kron(self.reachable_cells(), np.ones((resolution, resolution), dtype=bool))
         return float((visited & reachable).sum() / reachable.sum())
 
     def cell_centres_obs(self) -> np.ndarray:

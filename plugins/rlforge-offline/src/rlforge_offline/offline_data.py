@@ -51,7 +51,7 @@ class OfflineData:
         return self.buffer.sample(batch_size)
 
     def coverage_metrics(self) -> dict[str, float]:
-        return {"charts/state_coverage": self.coverage.fraction()} if self.coverage is not None else {}
+        return self.coverage.metrics() if self.coverage is not None else {}
 
     def images(self, value_fn) -> dict[str, np.ndarray]:
         """`visits` (the buffer's states) and `value` (value_fn: observations [N, 2] -> [N], at the

@@ -183,7 +183,7 @@ class RNDAgent(Agent):
             values.update({"losses/rnd": rnd_loss, "charts/rnd_bonus_mean": bonus,
                            "charts/rnd_error_std": float(self.error_std.std)})
         if self.coverage is not None:
-            values["charts/state_coverage"] = self.coverage.fraction()
+            values.update(self.coverage.metrics())
         return values
 
     # ------------------------------------------------------------------ data and pictures
