@@ -17,8 +17,8 @@ from rlforge.agent import Agent, Progress, Transitions
 from rlforge.errors import RLForgeError
 from rlforge.nn import resolve_device
 
-from rlforge_offline.discrete import (Coverage, CriticStep, EpsilonGreedyPolicy, OnlineSchedule, QCritic, buffer_seed,
-                                      check_spaces, cql_regularizer, dataset_buffer, find_maze, load_discrete_dataset,
+from rlforge_offline.discrete import (Coverage, CQLPenalty, CriticStep, EpsilonGreedyPolicy, OnlineSchedule, QCritic, buffer_seed,
+                                      check_spaces, dataset_buffer, find_maze, load_discrete_dataset,
                                       max_q_fn, maze_images, step_metrics)
 
 
@@ -70,10 +70,8 @@ class CQLAgent(Agent):
 
     def gradient_step(self, batch: dict[str, torch.Tensor]) -> CriticStep:
         cfg = self.config
-        penalty = None
-        if cfg.cql_alpha > 0:  # alpha 0 leaves the loss exactly double DQN's
-            def penalty(q_all, actions):
-                return cfg.cql_alpha * cql_regularizer(q_all, actions, cfg.cql_temperature)
+        # alpha 0 leaves the loss exactly double DQN's
+        penalty = CQLPenalty(cfg.cql_alpha, cfg.cql_temperature) if cfg.cql_alpha > 0 else None
         return self.critic.td_step(batch, cfg.gamma, cfg.double_q, extra_loss=penalty)
 
     def metrics(self) -> dict[str, float]:

@@ -22,6 +22,7 @@ from torch import nn
 from rlforge.agent import Policy, Progress
 from rlforge.buffers import ReplayBuffer
 from rlforge.errors import RLForgeError
+from rlforge.mlp_passes import MLPGradient, mlp_forward, plain_mlp
 from rlforge.nn import clip_grad_norm, load_optimizer_state, make_adam, mlp, optimizer_state
 
 # ----------------------------------------------------------------------------- math
@@ -52,6 +53,23 @@ def cql_regularizer(q_all: torch.Tensor, actions: torch.Tensor, temperature: flo
     soft_max = temperature * torch.logsumexp(q_all / temperature, dim=-1)
     data_q = q_all.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
     return (soft_max - data_q).mean()
+
+
+class CQLPenalty:
+    """alpha * cql_regularizer(q_all, actions, T) as a loss term, with its gradient in q_all
+    written out for the critic's hand-written backward pass:
+    d/dQ(s, .) = alpha * (softmax(Q(s, .) / T) - onehot(a_data)) / batch."""
+
+    def __init__(self, alpha: float, temperature: float):
+        self.alpha, self.temperature = float(alpha), float(temperature)
+
+    def __call__(self, q_all: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        return self.alpha * cql_regularizer(q_all, actions, self.temperature)
+
+    def gradient(self, q_all: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        grad = torch.softmax(q_all / self.temperature, dim=-1)
+        grad.scatter_add_(-1, actions.long().unsqueeze(-1), torch.full((len(grad), 1), -1.0, device=grad.device))
+        return grad.mul_(self.alpha / len(grad))
 
 
 # ----------------------------------------------------------------------------- networks and acting
@@ -115,13 +133,22 @@ class CriticStep:
 
 class QCritic:
     """An online Q-network, its target network, Adam, and hard target copies every
-    `target_period` gradient steps (CS285: 300)."""
+    `target_period` gradient steps (CS285: 300).
+
+    Small relu/tanh MLPs on the CPU take their passes without modules or autograd
+    (rlforge.mlp_passes: the same values, a fraction of torch's per-operation overhead): the
+    target's forward, and the online net's forward and backward when the extra loss term, if
+    any, gives its gradient (CQLPenalty does). `hand_written=False` forces autograd.
+    """
 
     def __init__(self, obs_dim: int, num_actions: int, hidden, activation: str, lr: float, target_period: int,
-                 max_grad_norm: float | None = None, device: str | torch.device = "cpu"):
+                 max_grad_norm: float | None = None, device: str | torch.device = "cpu", hand_written: bool = True):
         self.net = q_network(obs_dim, num_actions, hidden, activation).to(device)
         self.target = q_network(obs_dim, num_actions, hidden, activation).to(device).requires_grad_(False)
         self.target.load_state_dict(self.net.state_dict())
+        online = plain_mlp(self.net) if hand_written else None
+        self._passes = MLPGradient(online) if online is not None else None
+        self._target_head = plain_mlp(self.target) if online is not None else None
         self.params = list(self.net.parameters())
         self._target_params = list(self.target.parameters())
         self.optimizer = make_adam(self.params, lr)
@@ -134,6 +161,9 @@ class QCritic:
 
     def next_q(self, next_obs: torch.Tensor, double_q: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Q_target(s', .) and, with double Q-learning, Q_online(s', .) (no graph)."""
+        if self._passes is not None:
+            return (mlp_forward(self._target_head, next_obs),
+                    mlp_forward(self._passes.net, next_obs) if double_q else None)
         with torch.no_grad():
             return self.target(next_obs), (self.net(next_obs) if double_q else None)
 
@@ -145,13 +175,16 @@ class QCritic:
 
     def fit(self, obs: torch.Tensor, actions: torch.Tensor, target: torch.Tensor, extra_loss=None) -> CriticStep:
         """One gradient step on  MSE(Q(s, a), target) [+ extra_loss(q_all, actions)]."""
-        q_all = self.net(obs)
-        q_taken = q_all.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
-        td_loss = F.mse_loss(q_taken, target)
-        extra = extra_loss(q_all, actions) if extra_loss is not None else None
+        if self._passes is not None and (extra_loss is None or hasattr(extra_loss, "gradient")):
+            q_all, q_taken, td_loss, extra = self._hand_written_backward(obs, actions, target, extra_loss)
+        else:
+            q_all = self.net(obs)
+            q_taken = q_all.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+            td_loss = F.mse_loss(q_taken, target)
+            extra = extra_loss(q_all, actions) if extra_loss is not None else None
+            self.optimizer.zero_grad(set_to_none=True)
+            (td_loss if extra is None else td_loss + extra).backward()
         loss = td_loss if extra is None else td_loss + extra
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
         grad_norm = clip_grad_norm(self.params, self.max_grad_norm) if self.max_grad_norm else None
         self.optimizer.step()
         self.gradient_steps += 1
@@ -159,6 +192,22 @@ class QCritic:
             self.copy_target()
         return CriticStep(loss.detach(), td_loss.detach(), q_taken.detach(), q_all.detach(), target,
                           None if extra is None else extra.detach(), grad_norm)
+
+    def _hand_written_backward(self, obs, actions, target, extra_loss):
+        """Q(s, .), Q(s, a), the TD loss and the extra term, with the loss's gradient in each
+        parameter's .grad (the MSE's is 2 * (Q(s, a) - target) / batch at the data actions)."""
+        chosen = actions.long().unsqueeze(-1)
+        q_all = self._passes.forward(obs.reshape(len(obs), -1))
+        with torch.no_grad():
+            q_taken = q_all.gather(-1, chosen).squeeze(-1)
+            error = q_taken - target
+            grad = torch.zeros_like(q_all).scatter_(-1, chosen, error.unsqueeze(-1) * (2.0 / len(error)))
+            extra = None
+            if extra_loss is not None:
+                extra = extra_loss(q_all, actions)
+                grad += extra_loss.gradient(q_all, actions)
+        self._passes.backward(grad)
+        return q_all, q_taken, error.pow(2).mean(), extra
 
     def td_step(self, batch: dict, gamma: float, double_q: bool, rewards: torch.Tensor | None = None,
                 extra_loss=None) -> CriticStep:
