@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from rlforge.agent import Transitions
+from rlforge.resources import check_fits
 
 
 class ReplayBuffer:
@@ -21,6 +22,9 @@ class ReplayBuffer:
                  obs_dtype=np.float32, seed: int = 0, device: str | torch.device = "cpu"):
         self.capacity = int(capacity)
         self.device = torch.device(device)
+        row_bytes = (2 * np.prod(obs_shape) * np.dtype(obs_dtype).itemsize + np.prod(action_shape) * np.dtype(action_dtype).itemsize
+                     + 3 * 4)
+        check_fits(self.capacity * float(row_bytes), f"a replay buffer of {self.capacity:,} transitions")
         self.obs = np.zeros((self.capacity, *obs_shape), dtype=obs_dtype)
         self.next_obs = np.zeros((self.capacity, *obs_shape), dtype=obs_dtype)
         self.actions = np.zeros((self.capacity, *action_shape), dtype=action_dtype)

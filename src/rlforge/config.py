@@ -10,6 +10,7 @@ values of the wrong type are errors.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -57,6 +58,8 @@ class RunConfig:
         for name in ("total_steps", "num_envs", "eval_episodes", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.max_episode_steps is not None and self.max_episode_steps < 1:
+            raise ValueError(f"max_episode_steps must be at least 1 (or null for the env's own limit), got {self.max_episode_steps}")
         for name in ("eval_every", "video_every", "checkpoint_every", "keep_checkpoints", "torch_threads"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
@@ -211,12 +214,39 @@ def check_no_collisions(agent_cls) -> None:
         raise ConfigError(f"{agent_cls.__name__} redefines engine config keys: {', '.join(sorted(shared))}")
 
 
+MAX_INTEGER = 1 << 62  # beyond any count a run could reach; larger values are typos or attacks
+MAX_BATCH_SIZE = 1 << 24  # rows in one batch (16.7M)
+
+
 def build(cls, values: dict, what: str):
-    """An instance of dataclass `cls` from already-coerced values; cross-field checks become ConfigErrors."""
+    """An instance of dataclass `cls` from already-coerced values; cross-field checks become
+    ConfigErrors, and so do values no run can use (check_values)."""
     try:
-        return cls(**values)
+        instance = cls(**values)
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"invalid {what} config: {exc}") from None
+    check_values(instance)
+    return instance
+
+
+def check_values(instance) -> None:
+    """Every number of a config finite and within bounds: NaN and infinities are refused for
+    every key (no key means anything by them), integers beyond 2^62, batch sizes beyond 2^24."""
+    for item in dataclasses.fields(instance):
+        _check_value(getattr(instance, item.name), item.name)
+
+
+def _check_value(value, key: str) -> None:
+    if isinstance(value, (list, tuple)):
+        for entry in value:
+            _check_value(entry, key)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"config key {key!r} must be a finite number, got {value}")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > MAX_INTEGER:
+            raise ConfigError(f"config key {key!r} is {value:.3g}, beyond any usable value (at most 2^62)")
+        if key.endswith("batch_size") and value > MAX_BATCH_SIZE:
+            raise ConfigError(f"config key {key!r} is {value:,}, more rows than one batch may hold ({MAX_BATCH_SIZE:,})")
 
 
 def coerce_layers(agent_cls, layers: list[tuple[str, dict]]) -> tuple[dict, dict]:
@@ -236,8 +266,11 @@ def coerce_layers(agent_cls, layers: list[tuple[str, dict]]) -> tuple[dict, dict
 # ----------------------------------------------------------------------------- resolve
 
 
-def resolve(spec, env_id: str, config_file: dict | None, overrides: dict, config_path: str | None = None) -> ResolvedConfig:
-    """The run's config: defaults <- preset for (algo, env) <- config file <- overrides."""
+def resolve(spec, env_id: str, config_file: dict | None, overrides: dict, config_path: str | None = None,
+            shortcuts: dict | None = None) -> ResolvedConfig:
+    """The run's config: defaults <- preset for (algo, env) <- config file <- overrides (--set)
+    <- shortcuts (--steps, --seed, ...). Every layer's values are checked, also those a later
+    layer replaces."""
     from rlforge.presets import find_preset
 
     agent_cls = spec.config_class()
@@ -251,6 +284,8 @@ def resolve(spec, env_id: str, config_file: dict | None, overrides: dict, config
         layers.append((f"config file {config_path}", _without_names(config_file)))
         sources.append(str(config_path))
     layers.append(("--set", overrides))
+    if shortcuts:
+        layers.append(("the command line's options", shortcuts))
     run_values, agent_values = coerce_layers(agent_cls, layers)
     run = build(RunConfig, run_values, "run")
     agent = build(agent_cls, agent_values, spec.name)

@@ -63,6 +63,12 @@ def activation(name: str) -> type[nn.Module]:
 
 def mlp(in_dim: int, hidden: list[int], out_dim: int, act: str = "relu") -> nn.Sequential:
     """Linear layers of the given hidden widths with `act` between them, no output activation."""
+    from rlforge.resources import check_fits
+
+    widths = [int(in_dim), *(int(h) for h in hidden), int(out_dim)]
+    parameters = sum((a + 1) * b for a, b in zip(widths, widths[1:]))
+    # parameters, their gradients and Adam's two moments: 4 float32 copies
+    check_fits(16.0 * parameters, f"an MLP with layers {widths}")
     layers, width = [], in_dim
     for size in hidden:
         layers += [nn.Linear(width, size), activation(act)()]
@@ -81,6 +87,9 @@ class EnsembleLinear(nn.Module):
     def __init__(self, n: int, in_features: int, out_features: int):
         super().__init__()
         self.n, self.in_features, self.out_features = n, in_features, out_features
+        from rlforge.resources import check_fits
+
+        check_fits(16.0 * n * (in_features + 1) * out_features, f"an ensemble of {n} layers {in_features}x{out_features}")
         self.weight = nn.Parameter(torch.empty(n, in_features, out_features))
         self.bias = nn.Parameter(torch.empty(n, 1, out_features))
         bound = 1.0 / math.sqrt(in_features)

@@ -44,8 +44,8 @@ def prepare(algo, env, config_file, set_pairs, shortcuts: dict, saved_config: tu
     algo, env = pick_names(algo, env, file_values, config_path)
     spec = registry.algorithm(algo)
     registry.check_env(env)
-    overrides = {**cfgmod.parse_overrides(set_pairs), **{k: v for k, v in shortcuts.items() if v is not None}}
-    resolved = cfgmod.resolve(spec, env, file_values, overrides, config_path)
+    options = {k: v for k, v in shortcuts.items() if v is not None}
+    resolved = cfgmod.resolve(spec, env, file_values, cfgmod.parse_overrides(set_pairs), config_path, options)
     env_spec = registry.envs.get(env)
     _, action_space = env_spaces(env, env_spec)
     kind = space_kind(action_space)

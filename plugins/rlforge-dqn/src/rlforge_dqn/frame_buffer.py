@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from rlforge.agent import Transitions
+from rlforge.resources import check_fits
 
 
 def n_step_return(rewards: np.ndarray, terminal: np.ndarray, end: np.ndarray, gamma: float):
@@ -64,6 +65,8 @@ class FrameReplayBuffer:
         self.num_envs = int(num_envs)
         self.slots = max(2 + n_step + self.stack, math.ceil(capacity / self.num_envs))
         self.gamma, self.n_step = float(gamma), int(n_step)
+        frame_bytes = float(np.prod(self.frame_shape)) * np.dtype(obs_dtype).itemsize
+        check_fits(self.slots * self.num_envs * (frame_bytes + 16), f"a replay buffer of {capacity:,} observations")
         self.device = torch.device(device)
         shape = (self.num_envs, self.slots)
         self.frames = np.zeros(shape + self.frame_shape, dtype=obs_dtype)
