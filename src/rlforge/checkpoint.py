@@ -244,12 +244,15 @@ def resolve(path: Path, warn=None) -> Path:
 
 def read_metadata(path: Path) -> dict:
     """The JSON part of a checkpoint (everything but the tensors and arrays)."""
+    from rlforge.safe_files import load_json
+
+    if not (Path(path) / STATE_FILE).exists():
+        raise CheckpointError(f"checkpoint {str(path)!r} has no {STATE_FILE}")
     try:
-        body = json.loads((Path(path) / STATE_FILE).read_text())
-    except FileNotFoundError:
-        raise CheckpointError(f"checkpoint {str(path)!r} has no {STATE_FILE}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt: {STATE_FILE} is not valid JSON ({exc})") from None
+        body = load_json(Path(path) / STATE_FILE, STATE_FILE)
+    except RLForgeError as exc:
+        reason = str(exc).split("' ", 1)[-1]  # the problem, without the path said again
+        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt: {STATE_FILE} {reason}") from None
     if not isinstance(body, dict) or body.get("format") != FORMAT_VERSION:
         raise CheckpointError(f"checkpoint {str(path)!r} is not an rlforge checkpoint of format {FORMAT_VERSION}")
     return body
@@ -263,15 +266,16 @@ def load(path: Path) -> tuple[dict, dict]:
         tensors = load_file(str(path / TENSORS_FILE))
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"checkpoint {str(path)!r} is corrupt: cannot read {TENSORS_FILE} ({exc})") from None
+    from rlforge.safe_files import PickledArrayError, load_npz
+
     try:
-        with np.load(path / ARRAYS_FILE, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except ValueError as exc:  # numpy's refusal of an object (pickled) array
-        raise CheckpointError(f"checkpoint {str(path)!r} holds pickled data in {ARRAYS_FILE}; refusing to load it ({exc})") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        arrays = load_npz(path / ARRAYS_FILE, ARRAYS_FILE)
+    except PickledArrayError:
+        raise CheckpointError(f"checkpoint {str(path)!r} holds pickled data in {ARRAYS_FILE}; refusing to load it") from None
+    except RLForgeError as exc:
         raise CheckpointError(f"checkpoint {str(path)!r} is corrupt: cannot read {ARRAYS_FILE} ({exc})") from None
     try:
         state = _decode(body.pop("state"), tensors, arrays)
-    except KeyError as exc:
-        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt: missing entry {exc}") from None
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt: missing or malformed entry {exc}") from None
     return state, body

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import yaml
 
-from rlforge.errors import ConfigError, did_you_mean
+from rlforge.errors import ConfigError, RLForgeError, did_you_mean
 
 
 def option(default, help: str, **kwargs):
@@ -87,25 +87,29 @@ class ResolvedConfig:
 # ----------------------------------------------------------------------------- files
 
 
-def read_yaml(path: Path) -> dict:
-    """A config file as a mapping; one-line errors for a missing, malformed or non-mapping file."""
+def read_yaml(path: Path, what: str = "config file") -> dict:
+    """A config file as a mapping of string keys; one-line errors for a missing, malformed,
+    oversized, too deeply nested or non-mapping file (rlforge.safe_files bounds the reading)."""
+    from rlforge.safe_files import load_yaml
+
     try:
-        text = Path(path).read_text()
-    except FileNotFoundError:
-        raise ConfigError(f"config file {str(path)!r} does not exist") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {str(path)!r}: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
+        data = load_yaml(path, what)
+    except ConfigError:
+        raise
+    except RLForgeError as exc:
+        raise ConfigError(str(exc)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"config file {str(path)!r} is not valid YAML{where}: {problem}") from None
+        raise ConfigError(f"{what} {str(path)!r} is not valid YAML{where}: {problem}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {str(path)!r} must hold a mapping of key: value, not a {type(data).__name__}")
+        raise ConfigError(f"{what} {str(path)!r} must hold a mapping of key: value, not a {type(data).__name__}")
+    bad = [key for key in data if not isinstance(key, str)]
+    if bad:
+        raise ConfigError(f"{what} {str(path)!r} has a key that is not a name: {bad[0]!r}")
     return data
 
 

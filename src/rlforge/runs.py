@@ -70,6 +70,31 @@ class FolderLock:
         self.release()
 
 
+META_LIMIT = 4 << 20  # bytes of meta.json read (it is a few KB)
+
+
+def read_meta(run_dir: Path) -> dict:
+    """A run's meta.json as a mapping; one RLForgeError line when it is missing, oversized,
+    too deeply nested, not JSON or not a mapping."""
+    from rlforge.errors import RLForgeError
+    from rlforge.safe_files import load_json
+
+    meta = load_json(Path(run_dir) / META_FILE, META_FILE, META_LIMIT)
+    if not isinstance(meta, dict):
+        raise RLForgeError(f"{str(Path(run_dir) / META_FILE)!r} is not a mapping")
+    return meta
+
+
+def try_read_meta(run_dir: Path) -> dict | None:
+    """read_meta, or None for a run folder whose meta.json cannot be used."""
+    from rlforge.errors import RLForgeError
+
+    try:
+        return read_meta(run_dir)
+    except RLForgeError:
+        return None
+
+
 def write_json_atomic(path: Path, data: dict) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(json.dumps(data, indent=2) + "\n")
@@ -125,13 +150,16 @@ class Run:
         path = Path(path)
         if not path.is_dir():
             raise RLForgeError(f"run directory {str(path)!r} does not exist")
-        try:
-            meta = json.loads((path / META_FILE).read_text())
-        except (OSError, json.JSONDecodeError):
-            raise RLForgeError(f"{str(path)!r} is not an rlforge run directory (no readable {META_FILE})") from None
+        meta = try_read_meta(path)
+        if meta is None:
+            raise RLForgeError(f"{str(path)!r} is not an rlforge run directory (no readable {META_FILE})")
         if not (path / CONFIG_FILE).is_file():
             raise RLForgeError(f"run directory {str(path)!r} has no {CONFIG_FILE}")
-        return cls(path, meta["algo"], meta["env"], meta["seed"], step=meta.get("step", 0), meta=meta)
+        names = {key: meta.get(key) for key in ("algo", "env", "seed", "step")}
+        if not (isinstance(names["algo"], str) and isinstance(names["env"], str) and isinstance(names["seed"], int)
+                and isinstance(names["step"] or 0, int)):
+            raise RLForgeError(f"{str(path / META_FILE)!r} lacks the run's algo, env, seed or step")
+        return cls(path, names["algo"], names["env"], names["seed"], step=names["step"] or 0, meta=meta)
 
     def save_meta(self, **updates) -> None:
         self.meta.update(updates, step=self.step, updated=datetime.now().isoformat(timespec="seconds"))

@@ -12,9 +12,11 @@ from rlforge.console import out
 
 
 def _alive(pid) -> bool:
+    if isinstance(pid, bool) or not isinstance(pid, int) or not 0 < pid < 1 << 22:  # 0 or -1 would probe groups
+        return False
     try:
-        os.kill(int(pid), 0)
-    except (OSError, TypeError, ValueError):
+        os.kill(pid, 0)
+    except OSError:
         return False
     return True
 
@@ -28,13 +30,16 @@ def run_status(meta: dict) -> str:
 
 
 def find_runs(root: Path) -> list[dict]:
+    from rlforge.runs import try_read_meta
+
     rows = []
     for meta_path in sorted(root.rglob("meta.json")):
-        try:
-            meta = json.loads(meta_path.read_text())
-            total = _total_steps(meta_path.parent / "config.yaml")
-        except (OSError, ValueError):
+        meta = try_read_meta(meta_path.parent)
+        if meta is None:
+            rows.append({"run": str(meta_path.parent), "algo": None, "env": None, "seed": None, "step": None,
+                         "total_steps": None, "last_eval_return": None, "status": "unreadable", "started": None})
             continue
+        total = _total_steps(meta_path.parent / "config.yaml")
         last_eval = (meta.get("last_eval") or {}).get("return_mean")
         rows.append({"run": str(meta_path.parent), "algo": meta.get("algo"), "env": meta.get("env"),
                      "seed": meta.get("seed"), "step": meta.get("step", 0), "total_steps": total,
@@ -43,10 +48,13 @@ def find_runs(root: Path) -> list[dict]:
 
 
 def _total_steps(config_path: Path):
-    import yaml
+    from rlforge.config import read_yaml
+    from rlforge.errors import RLForgeError
 
-    config = yaml.safe_load(config_path.read_text()) or {}
-    return config.get("total_steps")
+    try:
+        return read_yaml(config_path).get("total_steps")
+    except RLForgeError:
+        return None
 
 
 @click.command()
@@ -70,8 +78,11 @@ def runs(directory, as_json):
         table.add_column(column, no_wrap=True)
     colours = {"finished": "green", "running": "cyan", "stopped": "yellow", "crashed": "red"}
     for r in rows:
-        steps = f"{r['step']:,}" + (f"/{r['total_steps']:,}" if isinstance(r["total_steps"], int) else "")
-        last = "" if r["last_eval_return"] is None else f"{r['last_eval_return']:.1f}"
+        steps = (f"{r['step']:,}" if isinstance(r["step"], int) else "") + (
+            f"/{r['total_steps']:,}" if isinstance(r["total_steps"], int) else "")
+        last = f"{r['last_eval_return']:.1f}" if isinstance(r["last_eval_return"], (int, float)) else ""
         colour = colours.get(r["status"], "white")
-        table.add_row(str(Path(r["run"]).relative_to(root)), r["algo"], r["env"], str(r["seed"]), steps, last, f"[{colour}]{r['status']}[/]")
+        text = [("" if r[key] is None else str(r[key])) for key in ("algo", "env", "seed", "status")]
+        table.add_row(str(Path(r["run"]).relative_to(root)), text[0], text[1], text[2], steps, last,
+                      f"[{colour}]{text[3]}[/]")
     out.print(table)

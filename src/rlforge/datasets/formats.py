@@ -42,24 +42,23 @@ def save_dataset(dataset: Dataset, path) -> Path:
 
 
 def load_npz(path) -> Dataset:
+    """An rlforge .npz dataset, every array's header checked before its data is read
+    (rlforge.safe_files.load_npz: no object arrays, nothing larger than memory)."""
+    from rlforge.safe_files import PickledArrayError, load_npz as load_arrays
+
     path = Path(path)
-    if path.is_file() and not zipfile.is_zipfile(path):
-        raise RLForgeError(f"cannot read dataset {str(path)!r}: not an .npz archive")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            missing = [k for k in (*FIELDS, "metadata") if k not in data.files]
-            if missing:
-                raise RLForgeError(f"{path} is not an rlforge dataset (missing {', '.join(missing)})")
-            arrays = {k: data[k] for k in FIELDS}
-            metadata = json.loads(str(data["metadata"]))
-    except FileNotFoundError:
-        raise RLForgeError(f"dataset {str(path)!r} does not exist") from None
-    except ValueError as exc:
-        if "Object arrays" in str(exc):  # NumPy's refusal of an object array
-            raise RLForgeError(f"dataset {str(path)!r} holds an object (pickled) array; refusing to load it") from None
-        raise RLForgeError(f"cannot read dataset {str(path)!r}: {str(exc).splitlines()[0]}") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise RLForgeError(f"cannot read dataset {str(path)!r}: {str(exc).splitlines()[0]}") from None
+        data = load_arrays(path, "dataset")
+    except PickledArrayError:
+        raise RLForgeError(f"dataset {str(path)!r} holds an object (pickled) array; refusing to load it") from None
+    missing = [k for k in (*FIELDS, "metadata") if k not in data]
+    if missing:
+        raise RLForgeError(f"{path} is not an rlforge dataset (missing {', '.join(missing)})")
+    arrays = {k: data[k] for k in FIELDS}
+    try:
+        metadata = json.loads(str(data["metadata"])[:1 << 20])
+    except (ValueError, RecursionError):
+        raise RLForgeError(f"cannot read dataset {str(path)!r}: its metadata is not JSON") from None
     if not isinstance(metadata, dict):
         raise RLForgeError(f"cannot read dataset {str(path)!r}: its metadata is not a JSON object")
     dataset = Dataset(**arrays, metadata=metadata)

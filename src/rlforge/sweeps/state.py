@@ -6,10 +6,10 @@ truth back from its trials' folders, with no sweep-level state to go stale.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from rlforge.commands.runs import run_status
+from rlforge.runs import try_read_meta
 
 # What to do with a trial, by what its folder holds.
 SKIP, RESUME, START, RESTART = "skip", "resume", "start", "restart"
@@ -17,11 +17,8 @@ SKIP, RESUME, START, RESTART = "skip", "resume", "start", "restart"
 
 def trial_status(run_dir: Path) -> str:
     """pending (no run yet), finished, stopped, crashed or running (by a live process)."""
-    try:
-        meta = json.loads((run_dir / "meta.json").read_text())
-    except (OSError, ValueError):
-        return "pending"
-    return run_status(meta)
+    meta = try_read_meta(run_dir)
+    return "pending" if meta is None else run_status(meta)
 
 
 def has_checkpoint(run_dir: Path) -> bool:
@@ -40,8 +37,5 @@ def action(run_dir: Path) -> str:
 
 
 def last_eval(run_dir: Path) -> float | None:
-    try:
-        meta = json.loads((run_dir / "meta.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return (meta.get("last_eval") or {}).get("return_mean")
+    meta = try_read_meta(run_dir)
+    return None if meta is None else (meta.get("last_eval") or {}).get("return_mean")
