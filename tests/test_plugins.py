@@ -67,10 +67,15 @@ def test_two_plugins_registering_one_name_conflict(plugin_dir, toy_plugin):
                                    config="toy2_plugin:C", agent="toy2_plugin:A"))
     '''})
     env = cli_env(plugin_dir, other)
-    result = run_cli(["list"], env=env)
-    assert result.returncode == 2
-    assert "'toy' is registered by both 'rlforge-toy' and 'rlforge-toy2'" in result.stderr
-    assert run_cli(["list"], env=cli_env(plugin_dir, other, RLFORGE_LOAD_PLUGINS="toy")).returncode == 0
+    result = run_cli(["list", "--json"], env=env)
+    assert result.returncode == 0, result.stderr  # the first to register the name keeps it
+    toy = [a for a in json.loads(result.stdout) if a["name"] == "toy"]
+    assert len(toy) == 1 and toy[0]["plugin"] == "rlforge-toy"
+    info = plugins_json(env)
+    assert info["toy2"]["status"] == "failed"
+    assert "'toy' is registered by both 'rlforge-toy' and 'rlforge-toy2'" in info["toy2"]["error"]
+    strict = run_cli(["list"], env=cli_env(plugin_dir, other, RLFORGE_STRICT_PLUGINS="1"))
+    assert strict.returncode == 2 and "registered by both" in strict.stderr
 
 
 def test_builtin_plugin_registers_the_commands_through_the_hook():

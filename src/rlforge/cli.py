@@ -31,7 +31,7 @@ def cli():
 def build_cli() -> click.Group:
     from rlforge.plugins import get_host
 
-    get_host().hook.register_commands(cli=cli)
+    get_host().add_commands(cli)
     return cli
 
 

@@ -1,7 +1,9 @@
 """The plugin manager: finds `rlforge` entry points and builds the registry from their hooks.
 
 Each entry point is loaded and registered on its own. A plugin that fails to import or to
-register is recorded with its error and dropped; everything else keeps working. Set
+register (an exception, a `sys.exit` or a KeyboardInterrupt raised by its code, a name another
+plugin registered first, a command that would replace another's) is recorded with its error,
+naming both sides of a conflict, and dropped; everything else keeps working. Set
 RLFORGE_STRICT_PLUGINS=1 to make such a failure fatal, and RLFORGE_LOAD_PLUGINS=a,b to load
 only the named entry points (an empty value loads none but the built-in plugin).
 """
@@ -21,6 +23,11 @@ from rlforge.registry import AlgorithmSpec, EnvSpec, PluginInfo, Registry
 ENTRY_POINT_GROUP = "rlforge"
 BUILTIN_NAME = "builtin"
 REGISTRATION_HOOKS = ("register_algorithms", "register_envs")
+
+
+# What a plugin's code may raise at import or registration, including what would otherwise
+# end the process (sys.exit, a KeyboardInterrupt raised by the plugin itself).
+PLUGIN_FAILURES = (Exception, SystemExit, KeyboardInterrupt)
 
 
 def _strict() -> bool:
@@ -78,7 +85,7 @@ class PluginHost:
                 self.pm.register(module, name=ep.name)
                 info.hooks = _hook_names(self.pm, module)
                 self._register_specs(module, info)
-            except Exception as exc:  # a broken plugin must not break the others
+            except PLUGIN_FAILURES as exc:  # a broken plugin must not break the others
                 self._record_failure(ep.name, info, exc)
 
     def _register_specs(self, module, info: PluginInfo) -> None:
@@ -97,19 +104,50 @@ class PluginHost:
         for spec in envs:
             if not isinstance(spec, EnvSpec):
                 raise PluginError(f"register_envs got {spec!r}, not an EnvSpec")
+        # all or nothing: a plugin whose names clash keeps none (the first to claim a name keeps it)
+        for table, specs, kind, key in ((self.registry.algorithms, algorithms, "algorithm", "name"),
+                                        (self.registry.envs, envs, "env", "id")):
+            names = [getattr(spec, key) for spec in specs]
+            for name in names:
+                if name in table:
+                    raise PluginError(f"{kind} {name!r} is registered by both {table[name].plugin!r} and "
+                                      f"{info.distribution!r}; {info.distribution!r} is not loaded (choose with "
+                                      "RLFORGE_LOAD_PLUGINS)")
+            if len(set(names)) != len(names):
+                raise PluginError(f"registers {kind} {sorted(n for n in names if names.count(n) > 1)[0]!r} twice")
         for spec in algorithms:
             self.registry.add_algorithm(spec)
         for spec in envs:
             self.registry.add_env(spec)
 
-    def _record_failure(self, name: str, info: PluginInfo, exc: Exception) -> None:
-        if isinstance(exc, PluginError) and "registered by both" in str(exc):
-            raise exc  # a name conflict is always fatal: which one would the user get?
+    def _record_failure(self, name: str, info: PluginInfo, exc: BaseException) -> None:
         if _strict():
-            raise PluginError(f"plugin {name!r} ({info.distribution}) failed: {_one_line(exc)}") from exc
+            raise PluginError(f"plugin {name!r} ({info.distribution}) failed: {_one_line(exc)}") from None
         info.status, info.error = "failed", _one_line(exc)
-        if self.pm.is_registered(self.pm.get_plugin(name)):
+        plugin = self.pm.get_plugin(name)
+        if plugin is not None and self.pm.is_registered(plugin):
             self.pm.unregister(name=name)
+
+    def add_commands(self, cli) -> None:
+        """Every plugin's register_commands, one at a time: a plugin that raises, or that would
+        replace a command another plugin added first, is recorded as failed and its commands
+        are taken back; the others' commands stay."""
+        infos = {info.name: info for info in self.registry.plugins}
+        for impl in self.pm.hook.register_commands.get_hookimpls():  # registration order: the built-in first
+            before = dict(cli.commands)
+            try:
+                impl.function(cli=cli)
+                replaced = sorted(name for name, command in before.items() if cli.commands.get(name) is not command)
+                if replaced:
+                    owner = "rlforge" if replaced[0] in _builtin_commands(before) else "another plugin"
+                    raise PluginError(f"command {replaced[0]!r} is already registered by {owner}")
+            except PLUGIN_FAILURES as exc:
+                cli.commands.clear()
+                cli.commands.update(before)
+                info = infos.get(impl.plugin_name)
+                if info is None or info.name == BUILTIN_NAME or _strict():
+                    raise PluginError(f"plugin {impl.plugin_name!r} failed in register_commands: {_one_line(exc)}") from None
+                info.status, info.error = "failed", f"register_commands: {_one_line(exc)}"
 
 
 class IsolatedHooks:
@@ -133,6 +171,10 @@ class IsolatedHooks:
             return results
 
         return call
+
+
+def _builtin_commands(commands: dict) -> set[str]:
+    return {name for name, command in commands.items() if (command.callback.__module__ or "").startswith("rlforge.")}
 
 
 @functools.lru_cache(maxsize=1)
