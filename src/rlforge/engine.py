@@ -27,7 +27,7 @@ from rlforge.collector import Collector
 from rlforge.config import ResolvedConfig
 from rlforge.console import console, format_returns, progress_bar
 from rlforge.envs import EnvAdapter
-from rlforge.evaluation import EvalResult, evaluate
+from rlforge.evaluation import EvalResult, EvaluationStopped, evaluate
 from rlforge.logger import MetricsLogger
 from rlforge.nn import resolve_device
 from rlforge.precision import matmul_precision, update_precision
@@ -98,6 +98,10 @@ class Engine:
             with progress_bar(run.algo) as bar:
                 task = bar.add_task(run.algo, total=cfg.total_steps, completed=run.step, sps=0.0, returns="")
                 last_refresh = 0.0
+                if 0 < run.step < cfg.total_steps and run.step >= self.next_eval:
+                    # an evaluation a stop signal interrupted before the checkpoint: run it now
+                    if self._evaluate(run, logger, bar):
+                        self.next_eval = _next_multiple(run.step, cfg.eval_every)
                 while run.step < cfg.total_steps and self._stop_signal is None:
                     metrics = self.iterate(run)
                     self._log_episodes(run, logger)
@@ -112,7 +116,8 @@ class Engine:
                 bar.update(task, completed=run.step, returns=self._returns_text(), **last_sps)
         finally:
             self._restore_signals(previous_handlers)
-        self._skip_done_periods(run.step)
+        if self._stop_signal is None:  # a stopped run keeps its due periods (an interrupted evaluation)
+            self._skip_done_periods(run.step)
         self.save_checkpoint(run, logger)
         self._write_collected_dataset(run)
         status = "finished" if self._stop_signal is None else "stopped"
@@ -138,8 +143,8 @@ class Engine:
             logger.scalar("charts/online", 1.0, run.step)
             bar.console.print(f"[cyan]online[/] step {run.step:>9,}  offline phase done: collecting with the agent from now on")
         if run.step >= self.next_eval and run.step < cfg.total_steps:  # the final one comes after the loop
-            self._evaluate(run, logger, bar)
-            self.next_eval = _next_multiple(run.step, cfg.eval_every)
+            if self._evaluate(run, logger, bar):  # an interrupted one stays due: it runs on resume
+                self.next_eval = _next_multiple(run.step, cfg.eval_every)
         if run.step >= self.next_video:
             self.record_video(run, logger)
             self.next_video = _next_multiple(run.step, cfg.video_every)
@@ -215,13 +220,25 @@ class Engine:
                                         "sync", self.env_spec, cfg.max_episode_steps)
         return self._eval_env
 
-    def evaluate_now(self, step: int) -> EvalResult:
+    def evaluate_now(self, step: int, should_stop=None) -> EvalResult:
         cfg = self.config.run
         return evaluate(self.agent.policy, self.eval_env(), cfg.eval_episodes, cfg.eval_deterministic,
-                        seed=cfg.seed + EVAL_SEED_OFFSET, step=step)
+                        seed=cfg.seed + EVAL_SEED_OFFSET, step=step, should_stop=should_stop)
 
-    def _evaluate(self, run: Run, logger: MetricsLogger, bar) -> None:
-        result = self.evaluate_now(run.step)
+    def _evaluate(self, run: Run, logger: MetricsLogger, bar) -> bool:
+        """Evaluate, log and keep the pictures; False when a stop signal cut the evaluation short
+        (a stop must not wait for long evaluations)."""
+        # a policy may draw from the global generators while evaluating: an interrupted evaluation
+        # puts them back, so that the checkpoint (and the evaluation rerun on resume) sees them as before
+        generators = random.getstate(), np.random.get_state(), torch.get_rng_state()
+        try:
+            result = self.evaluate_now(run.step, should_stop=lambda: self._stop_signal is not None)
+        except EvaluationStopped:
+            random.setstate(generators[0])
+            np.random.set_state(generators[1])
+            torch.set_rng_state(generators[2])
+            bar.console.print("[yellow]evaluation interrupted: it runs when the run resumes")
+            return False
         summary = result.summary
         logger.scalars({f"eval/{k}": v for k, v in summary.items()}, run.step)
         logger.flush()
@@ -230,6 +247,7 @@ class Engine:
         bar.console.print(f"[cyan]eval[/] step {run.step:>9,}  return {summary['return_mean']:9.1f} "
                           f"± {summary['return_std']:.1f}  length {summary['length_mean']:.0f}")
         self.hooks.on_evaluation(run=run, result=result)
+        return True
 
     def _keep_images(self, run: Run, logger: MetricsLogger) -> None:
         """The agent's evaluation pictures to RUN_DIR/images/<name>_step_<N>.png and TensorBoard."""

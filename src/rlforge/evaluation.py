@@ -22,8 +22,14 @@ class EvalResult:
                 "return_max": float(r.max()), "length_mean": float(n.mean())}
 
 
-def evaluate(policy, env: EnvAdapter, episodes: int, deterministic: bool, seed: int, step: int = 0) -> EvalResult:
-    """`episodes` episodes over `env`'s copies, one episode per copy per round, seeded from `seed`."""
+class EvaluationStopped(Exception):
+    """`should_stop` said so: the evaluation was abandoned part-way."""
+
+
+def evaluate(policy, env: EnvAdapter, episodes: int, deterministic: bool, seed: int, step: int = 0,
+             should_stop=None) -> EvalResult:
+    """`episodes` episodes over `env`'s copies, one episode per copy per round, seeded from `seed`.
+    `should_stop` (a callable) is asked before every step; when it says yes, EvaluationStopped."""
     returns, lengths = [], []
     round_seed = seed
     while len(returns) < episodes:
@@ -31,6 +37,8 @@ def evaluate(policy, env: EnvAdapter, episodes: int, deterministic: bool, seed: 
         round_seed += env.num_envs
         finished = np.zeros(env.num_envs, dtype=bool)
         while not finished.all():
+            if should_stop is not None and should_stop():
+                raise EvaluationStopped
             result = env.step(policy.act(obs, deterministic=deterministic))
             obs = result.obs
             for i, ret, length in zip(np.flatnonzero(result.terminated | result.truncated),
