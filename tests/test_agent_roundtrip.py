@@ -20,11 +20,32 @@ SMALL = {"batch_size": 16, "learning_starts": 32, "random_steps": 0, "actor_hidd
          "bc_steps": 10, "critic_fit_steps": 10}
 
 
-def build(spec, env_id):
+DISCRETE_DATASET_ENV = "PointmassEasy-v0"  # offline discrete algorithms learn from random transitions there
+
+
+def discrete_dataset(folder) -> str:
+    """An npz of 300 random-action transitions on DISCRETE_DATASET_ENV."""
+    from rlforge.datasets import Dataset, save_dataset
+
+    env = EnvAdapter(DISCRETE_DATASET_ENV, 1, seed=0, plugin_spec=get_registry().envs.get(DISCRETE_DATASET_ENV))
+    rows = {k: [] for k in ("obs", "actions", "rewards", "next_obs", "terminated", "truncated")}
+    obs = env.reset(seed=0)
+    for _ in range(300):
+        actions = env.random_actions()
+        step = env.step(actions)
+        for key, value in zip(rows, (obs, actions, step.rewards, step.final_obs, step.terminated, step.truncated)):
+            rows[key].append(np.asarray(value)[0])
+        obs = step.obs
+    env.close()
+    return str(save_dataset(Dataset(**{k: np.stack(v) for k, v in rows.items()}), folder / "random.npz"))
+
+
+def build(spec, env_id, dataset=None):
     cfg_cls = spec.config_class()
     fields = cfg_cls.__dataclass_fields__
-    resolved = resolve(spec, env_id, None, {k: v for k, v in SMALL.items() if k in fields})
-    env = EnvAdapter(env_id, 1, seed=0)
+    small = {**SMALL, "dataset": dataset} if dataset else SMALL
+    resolved = resolve(spec, env_id, None, {k: v for k, v in small.items() if k in fields})
+    env = EnvAdapter(env_id, 1, seed=0, plugin_spec=get_registry().envs.get(env_id))
     torch.manual_seed(0)
     agent = spec.build_agent(resolved.agent, env.observation_space, env.action_space, num_envs=1, device="cpu",
                              env_id=env_id)
@@ -45,13 +66,17 @@ def collect(agent, env, steps=64):
 def test_round_trip_through_a_checkpoint(name, tmp_path):
     spec = get_registry().algorithm(name)
     needs_data = "dataset" in spec.config_class().__dataclass_fields__
-    env_id = DATASET_ENV if needs_data else SMALL_ENV[spec.action_spaces[0]]
-    agent, env = build(spec, env_id)
+    dataset = None
+    if needs_data and spec.action_spaces[0] == "discrete":
+        env_id, dataset = DISCRETE_DATASET_ENV, discrete_dataset(tmp_path)
+    else:
+        env_id = DATASET_ENV if needs_data else SMALL_ENV[spec.action_spaces[0]]
+    agent, env = build(spec, env_id, dataset)
     obs = collect(agent, env)
     saved = checkpoint.save(tmp_path, "step_1", agent.state_dict(), {"algo": name})
     state, _ = checkpoint.load(saved)
 
-    fresh, _ = build(spec, env_id)
+    fresh, _ = build(spec, env_id, dataset)
     fresh.load_state_dict(state)
     assert diff_states(agent.state_dict(), fresh.state_dict()) == []
     batch = np.repeat(obs, 5, axis=0)
