@@ -104,7 +104,7 @@ def test_tune_finds_the_best_setting_and_prunes_poor_trials(tmp_path, knob_env):
 
 @pytest.mark.parametrize("change, message", [
     ({"search": {"levle": {"uniform": [0, 1]}}}, "unknown config key 'levle'"),
-    ({"search": {"level": {"uniform": [1, 0]}}}, "needs [low, high] with low < high"),
+    ({"search": {"level": {"uniform": [1, 0]}}}, "needs [low, high], finite numbers with low < high"),
     ({"grid": {"level": [0.1]}}, "unknown key 'grid' in tune file"),
 ])
 def test_tune_refuses_bad_files_in_one_line(tmp_path, knob_env, change, message):
