@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import zipfile
 from pathlib import Path
 
@@ -90,7 +91,8 @@ def _decode(value, tensors: dict, arrays: dict):
 class _FaultInjection:
     """Test hook: RLFORGE_CHECKPOINT_FAULT="K:N" ends the process (os._exit(86)) just before
     the N-th file operation of its K-th checkpoint write; "K:N:raise" raises OSError (ENOSPC)
-    there instead, as a full disk would. Unset, it costs one dict lookup per write."""
+    there instead, as a full disk would; "K:N:sigint" sends the process a SIGINT there, as a
+    second Ctrl-C during a stop checkpoint would. Unset, it costs one dict lookup per write."""
 
     def __init__(self):
         self.writes = 0
@@ -109,6 +111,9 @@ class _FaultInjection:
         if (self.writes, self.operations) == (int(write), int(operation)):
             if mode == ["raise"]:
                 raise OSError(28, "No space left on device (injected)")
+            if mode == ["sigint"]:
+                os.kill(os.getpid(), signal.SIGINT)
+                return
             os._exit(86)
 
 
@@ -157,6 +162,9 @@ def save(directory: Path, name: str, state: dict, metadata: dict) -> Path:
     except OSError as exc:  # disk full, permissions: the previous checkpoint and latest stay as they were
         shutil.rmtree(temporary, ignore_errors=True)
         raise CheckpointError(f"cannot write checkpoint {str(final)!r}: {exc.strerror or exc}") from None
+    except BaseException:  # a second Ctrl-C: the same, then stop as asked
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
     return final
 
 

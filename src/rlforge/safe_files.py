@@ -14,6 +14,7 @@ import json
 import os
 import stat
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -178,11 +179,13 @@ def load_npz(path, what: str, limit_share: float = 0.5) -> dict[str, np.ndarray]
                 name = member.filename[:-4] if member.filename.endswith(".npy") else member.filename
                 with archive.open(member) as handle:
                     shape, dtype = _npy_header(handle, path, what, name)
-                total += float(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+                # a zero-byte dtype still costs a byte per element once converted
+                total += float(np.prod(shape, dtype=np.float64)) * max(dtype.itemsize, 1)
                 check_fits(total, f"{what} {str(path)!r}", limit_share)
                 with archive.open(member) as handle:
                     arrays[name] = np.lib.format.read_array(handle, allow_pickle=False)
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error, NotImplementedError, RuntimeError) as exc:
+        # NotImplementedError: an unsupported compression; RuntimeError: an encrypted member
         raise RLForgeError(f"{what} {str(path)!r} is corrupt ({type(exc).__name__}: {str(exc)[:120]})") from None
     except ValueError as exc:
         raise RLForgeError(f"{what} {str(path)!r} cannot be read safely: {str(exc).splitlines()[0][:160]}") from None

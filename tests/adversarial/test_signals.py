@@ -48,3 +48,35 @@ def test_a_stop_during_a_long_evaluation_is_prompt_and_resumes_exactly(tmp_path,
     assert resumed.returncode == 0, resumed.stderr
     evaluated = [step for step, tag, _ in metric_rows(tmp_path / "run") if tag == "eval/return_mean"]
     assert evaluated == [1000, 2000]  # the interrupted evaluation ran on resume, at its own step
+
+
+@pytest.mark.parametrize("operation", [2, 6])
+def test_a_second_signal_during_the_stop_checkpoint_keeps_the_previous_one(tmp_path, toy_plugin_module, operation):
+    """SIGTERM during the evaluation at step 1000 asks for a stop checkpoint, the process's
+    third write (after the periodic ones at 504 and 1000); a SIGINT arrives before its
+    `operation`-th file operation (RLFORGE_CHECKPOINT_FAULT's sigint mode; 2: before its
+    tensors are written, 6: after its folder is renamed into place, before `latest` names it).
+    The run stops at once with `latest` naming a complete checkpoint of step 1000 (the periodic
+    one, or the stop checkpoint where that was already in place), no temporary folder, and
+    resumes: the evaluation cut short runs then, at its own step."""
+    env = cli_env(toy_plugin_module)
+    process = subprocess.Popen(RLFORGE + LONG_EVAL + ["--checkpoint-every", "500", "--run-dir", "run"], cwd=tmp_path,
+                               env={**env, "RLFORGE_CHECKPOINT_FAULT": f"3:{operation}:sigint"},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert wait_for(lambda: (tmp_path / "run" / "metrics.csv").exists()), "training did not start"
+    time.sleep(1.5)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert len([line for line in stderr.splitlines() if line.startswith("rlforge: error:")]) == 1
+    checkpoints = tmp_path / "run" / "checkpoints"
+    assert (checkpoints / "latest").read_text().strip() == "step_000000001000"
+    assert (checkpoints / "step_000000001000" / "state.json").is_file()
+    assert not list(checkpoints.glob(".tmp-*"))
+    stop_checkpoint = checkpoints / "step_000000001000.1"
+    assert not stop_checkpoint.exists() or (stop_checkpoint / "state.json").is_file()
+
+    resumed = run_cli(["train", "--resume", "run", "--steps", "1000"], cwd=tmp_path, env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    evaluated = [step for step, tag, _ in metric_rows(tmp_path / "run") if tag == "eval/return_mean"]
+    assert evaluated == [1000]

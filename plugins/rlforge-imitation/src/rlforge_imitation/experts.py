@@ -120,14 +120,16 @@ def from_cs285(data: dict, action_space=None, where: str = "the pickle") -> Expe
         mean = np.asarray(norm["mean_1_D"], dtype=np.float64).reshape(-1)
         meansq = np.asarray(norm["meansq_1_D"], dtype=np.float64).reshape(-1)
         hidden = policy["hidden"]["FeedforwardNet"]
-        names = sorted(hidden, key=lambda n: int(n.split("_")[1]) if n.split("_")[-1].isdigit() else n)
-        layers = [(np.asarray(hidden[n]["AffineLayer"]["W"]), np.asarray(hidden[n]["AffineLayer"]["b"])) for n in names]
+        names = sorted(hidden, key=lambda n: (0, int(n.split("_")[1])) if n.split("_")[-1].isdigit() else (1, str(n)))
+        layers = [(np.asarray(hidden[n]["AffineLayer"]["W"], dtype=np.float64),
+                   np.asarray(hidden[n]["AffineLayer"]["b"], dtype=np.float64)) for n in names]
         out = policy["out"]["AffineLayer"]
-        out_w, out_b = np.asarray(out["W"]), np.asarray(out["b"])
+        out_w, out_b = np.asarray(out["W"], dtype=np.float64), np.asarray(out["b"], dtype=np.float64)
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
-        raise RLForgeError(f"{where} is not a CS285 expert policy (missing {exc})") from None
-    if nonlin not in CS285_ACTIVATIONS:
+        raise RLForgeError(f"{where} is not a CS285 expert policy (missing or malformed {exc})") from None
+    if not isinstance(nonlin, str) or nonlin not in CS285_ACTIVATIONS:
         raise RLForgeError(f"{where}: unknown nonlin_type {nonlin!r} (CS285 experts use tanh or lrelu)")
+    _check_cs285_layers(mean, meansq, layers + [(out_w, out_b)], where)
     in_dim, act_dim = mean.size, out_w.shape[1]
     low = high = None
     if action_space is not None:
@@ -140,11 +142,26 @@ def from_cs285(data: dict, action_space=None, where: str = "the pickle") -> Expe
         expert.obs_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
         expert.obs_std.copy_(torch.as_tensor(std, dtype=torch.float32))
         for layer, (w, b) in zip([*expert.hidden_layers, expert.out], [*layers, (out_w, out_b)]):
-            if w.shape != (layer.in_features, layer.out_features):
-                raise RLForgeError(f"{where}: layer of shape {w.shape} does not follow one of width {layer.in_features}")
             layer.weight.copy_(torch.as_tensor(w.T, dtype=torch.float32))
             layer.bias.copy_(torch.as_tensor(np.asarray(b).reshape(-1), dtype=torch.float32))
     return expert.eval()
+
+
+def _check_cs285_layers(mean, meansq, layers, where: str) -> None:
+    """Shapes that chain (each W is [in, out], b has `out` values), finite values, and a network
+    that fits in memory, before anything is allocated for it."""
+    from rlforge.resources import check_fits
+
+    width = mean.size
+    if width == 0 or meansq.size != width:
+        raise RLForgeError(f"{where}: the observation standardizer has {width} means and {meansq.size} mean squares")
+    for w, b in layers:
+        if w.ndim != 2 or w.shape[0] != width or b.size != w.shape[1] or w.shape[1] == 0:
+            raise RLForgeError(f"{where}: a layer of shape {w.shape} (bias {b.shape}) does not follow one of width {width}")
+        width = w.shape[1]
+    check_fits(4.0 * sum(w.size + b.size for w, b in layers), f"{where}'s network")
+    if not all(np.all(np.isfinite(a)) for pair in [(mean, meansq), *layers] for a in pair):
+        raise RLForgeError(f"{where}: the network holds NaN or infinite values")
 
 
 def load_cs285(path, action_space=None) -> ExpertPolicy:
@@ -175,14 +192,14 @@ def save_expert(expert: ExpertPolicy, path, info: dict) -> tuple[Path, Path]:
 def load_expert_file(path, action_space=None) -> ExpertPolicy:
     from safetensors.torch import load_file
 
+    from rlforge.safe_files import load_json
+
     stem = _stem(Path(path))
-    try:
-        description = json.loads(stem.with_suffix(".json").read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise RLForgeError(f"cannot read expert description {str(stem.with_suffix('.json'))!r}: {exc}") from None
-    if description.get("format") != EXPERT_FORMAT:
-        raise RLForgeError(f"{stem.with_suffix('.json')} is not an rlforge expert file (format {description.get('format')!r})")
-    net = description["network"]
+    description = load_json(stem.with_suffix(".json"), "expert description", limit=1 << 20)
+    if not isinstance(description, dict) or description.get("format") != EXPERT_FORMAT:
+        found = description.get("format") if isinstance(description, dict) else type(description).__name__
+        raise RLForgeError(f"{stem.with_suffix('.json')} is not an rlforge expert file (format {found!r})")
+    net = _network_description(description.get("network"), stem.with_suffix(".json"))
     low, high = _floats_from_json(net.get("action_low")), _floats_from_json(net.get("action_high"))
     if action_space is not None:
         if int(np.prod(action_space.shape)) != net["act_dim"]:
@@ -196,8 +213,36 @@ def load_expert_file(path, action_space=None) -> ExpertPolicy:
     except Exception as exc:  # OSError, RuntimeError (shapes), safetensors' own errors
         raise RLForgeError(f"cannot load expert weights {str(stem.with_suffix('.safetensors'))!r}: "
                            f"{str(exc).splitlines()[0]}") from None
+    if not all(torch.isfinite(t).all() for t in expert.state_dict().values()):
+        raise RLForgeError(f"expert weights {str(stem.with_suffix('.safetensors'))!r} hold NaN or infinite values")
     expert.info = description
     return expert.eval()
+
+
+def _network_description(net, where) -> dict:
+    """The "network" entry of an expert description, its sizes and names checked."""
+    from rlforge.resources import check_fits
+
+    def positive_int(value):
+        return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 1 << 24
+
+    if not isinstance(net, dict):
+        raise RLForgeError(f"{where}: no \"network\" description")
+    hidden = net.get("hidden")
+    if not (positive_int(net.get("in_dim")) and positive_int(net.get("act_dim")) and isinstance(hidden, list)
+            and len(hidden) <= 64 and all(positive_int(h) for h in hidden)):
+        raise RLForgeError(f"{where}: the network's in_dim, act_dim and hidden must be positive sizes")
+    if not isinstance(net.get("activation"), str) or net["activation"] not in ACTIVATIONS \
+            or net.get("squash") not in ("none", "tanh"):
+        raise RLForgeError(f"{where}: unknown activation {net.get('activation')!r} or squash {net.get('squash')!r}")
+    for key in ("action_low", "action_high"):
+        bounds = net.get(key)
+        if bounds is not None and not (isinstance(bounds, list) and len(bounds) == net["act_dim"] and all(
+                v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in bounds)):
+            raise RLForgeError(f"{where}: {key} must be {net['act_dim']} numbers (null for unbounded)")
+    widths = [net["in_dim"], *hidden, net["act_dim"]]
+    check_fits(4.0 * sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:])), f"{where}'s network")
+    return net
 
 
 def _stem(path: Path) -> Path:
