@@ -173,3 +173,40 @@ def test_cql_learns_easy_offline_from_mostly_random_data(tmp_path):
         agent.update(Progress(step, 2000, step, metrics_due=False, offline=True))
     assert np.mean(data.episode_returns()) < -40
     assert greedy_return(agent.policy) >= -20
+
+
+def test_networks_are_the_courses_tanh_mlps(dataset_path):
+    """CS285's build_mlp puts tanh between the layers unless told otherwise (hw5's configs never
+    tell it); relu was rlforge's own choice and explored PointmassHard less (docs/cs285-hw5.md)."""
+    agent = make_agent(dataset_path)
+    assert agent.config.activation == "tanh"
+    assert any(isinstance(layer, torch.nn.Tanh) for layer in agent.critic.net)
+    assert not any(isinstance(layer, torch.nn.ReLU) for layer in agent.critic.net)
+
+
+def test_online_cql_alpha_weights_the_penalty_only_once_collecting(dataset_path):
+    """online_cql_alpha replaces cql_alpha after the switch (null: cql_alpha throughout)."""
+    used = []
+
+    def record(agent):
+        def step(batch, alpha=None):
+            used.append(alpha)
+            return CQLAgent.gradient_step(agent, batch, alpha)
+        agent.gradient_step = step
+        return agent
+
+    agent = record(make_agent(dataset_path, cql_alpha=1.0, online_cql_alpha=0.0, offline_steps=1))
+    agent.update(Progress(1, 10, 1, offline=True))
+    agent.observe(Transitions(*(getattr(collect(1, 0.0, seed=2), k)[None] for k in
+                                ("obs", "actions", "rewards", "next_obs", "terminated", "truncated"))))
+    agent.update(Progress(2, 10, 2))
+    assert used == [1.0, 0.0]
+    used.clear()
+    agent = record(make_agent(dataset_path, cql_alpha=1.0, offline_steps=1))
+    agent.update(Progress(1, 10, 1, offline=True))
+    agent.observe(Transitions(*(getattr(collect(1, 0.0, seed=2), k)[None] for k in
+                                ("obs", "actions", "rewards", "next_obs", "terminated", "truncated"))))
+    agent.update(Progress(2, 10, 2))
+    assert used == [1.0, 1.0]
+    with pytest.raises(ValueError, match="online_cql_alpha"):
+        CQLConfig(online_cql_alpha=-1.0)

@@ -5,7 +5,7 @@ The critic minimises  MSE(Q(s, a), r + gamma * Q_target(s', argmax_a' Q(s', a'))
                       + cql_alpha * mean(T * logsumexp(Q(s, .) / T) - Q(s, a_data)),
 one gradient step per offline step; after `offline_steps` it collects epsilon-greedily in
 its own Q-function and takes one gradient step per env step on the dataset plus what it
-collected. cql_alpha 0 is exactly double DQN (the penalty is left out of the loss).
+collected, with the penalty weighted by `online_cql_alpha` if set. cql_alpha 0 is exactly double DQN (the penalty is left out of the loss).
 """
 
 from __future__ import annotations
@@ -64,14 +64,18 @@ class CQLAgent(Agent):
     # ------------------------------------------------------------------ learning
 
     def update(self, progress: Progress) -> dict[str, float]:
+        cfg = self.config
+        alpha = cfg.cql_alpha if progress.offline or cfg.online_cql_alpha is None else cfg.online_cql_alpha
         for _ in range(self.schedule.due(progress)):
-            self._last_step = self.gradient_step(self.buffer.sample(self.config.batch_size))
+            self._last_step = self.gradient_step(self.buffer.sample(cfg.batch_size), alpha)
         return self.metrics() if progress.metrics_due else {}
 
-    def gradient_step(self, batch: dict[str, torch.Tensor]) -> CriticStep:
+    def gradient_step(self, batch: dict[str, torch.Tensor], alpha: float | None = None) -> CriticStep:
+        """One critic step with the CQL penalty weighted by `alpha` (default: cql_alpha)."""
         cfg = self.config
+        alpha = cfg.cql_alpha if alpha is None else alpha
         # alpha 0 leaves the loss exactly double DQN's
-        penalty = CQLPenalty(cfg.cql_alpha, cfg.cql_temperature) if cfg.cql_alpha > 0 else None
+        penalty = CQLPenalty(alpha, cfg.cql_temperature) if alpha > 0 else None
         return self.critic.td_step(batch, cfg.gamma, cfg.double_q, extra_loss=penalty)
 
     def metrics(self) -> dict[str, float]:

@@ -19,6 +19,8 @@ from rlforge_offline.q_config import QLearningConfig
 class CQLConfig(QLearningConfig):
     cql_alpha: float = option(1.0, "weight of the CQL penalty T*logsumexp(Q/T) - Q(s, a_data) (0: plain double DQN)")
     cql_temperature: float = option(1.0, "temperature T of the soft maximum in the CQL penalty")
+    online_cql_alpha: float | None = option(
+        None, "cql_alpha once collecting online, after offline_steps (null: cql_alpha throughout, as the course)")
 
     def __post_init__(self):
         super().__post_init__()
@@ -26,3 +28,5 @@ class CQLConfig(QLearningConfig):
             raise ValueError(f"cql_alpha must be a finite number >= 0, got {self.cql_alpha}")
         if not (math.isfinite(self.cql_temperature) and self.cql_temperature > 0):
             raise ValueError(f"cql_temperature must be a finite positive number, got {self.cql_temperature}")
+        if self.online_cql_alpha is not None and not (math.isfinite(self.online_cql_alpha) and self.online_cql_alpha >= 0):
+            raise ValueError(f"online_cql_alpha must be a finite number >= 0 (or null), got {self.online_cql_alpha}")

@@ -1,6 +1,6 @@
 """The settings every discrete Q-learning agent of this plugin shares (rnd, cql, awac, iql).
 
-Defaults are the CS285 (fall 2023) hw5 DQN base: a 2x64 relu MLP, Adam 1e-3, discount 0.95,
+Defaults are the CS285 (fall 2023) hw5 DQN base: a 2x64 tanh MLP (the course's build_mlp default), Adam 1e-3, discount 0.95,
 a hard target copy every 300 gradient steps, double Q-learning, batch 128, epsilon-greedy
 with a constant epsilon of 0.3, no gradient clipping.
 
@@ -20,7 +20,7 @@ from rlforge.config import option
 class QLearningConfig:
     # network
     hidden: list[int] = option([64, 64], "hidden layer widths of the Q-network MLP")
-    activation: str = option("relu", "hidden activation of the MLPs (relu, tanh, elu, gelu, leaky_relu)")
+    activation: str = option("tanh", "hidden activation of the MLPs (tanh, the course's; relu, elu, gelu, leaky_relu)")
 
     # optimisation
     lr: float = option(1.0e-3, "Adam learning rate of the Q-network")
