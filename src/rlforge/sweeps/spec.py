@@ -40,6 +40,7 @@ from rlforge.errors import ConfigError
 
 TOP_KEYS = {"name", "algo", "env", "envs", "config", "set", "variants", "grid", "samples", "seeds", "description"}
 SAMPLE_KEYS = {"count", "seed", "space"}
+MAX_LABEL_BYTES = 120  # a trial folder's setting part (file systems allow 255 bytes per name)
 SWEEP_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 MAX_SAMPLES = 10_000
 DISTRIBUTIONS = {"uniform", "loguniform", "int", "choice"}
@@ -130,14 +131,18 @@ def load(path: str | Path) -> SweepSpec:
 
 
 def parse_seed_list(value, where: str) -> list[int]:
-    from rlforge.multiseed import parse_seeds
+    from rlforge.config import MAX_INTEGER
+    from rlforge.multiseed import MAX_SEEDS, parse_seeds
 
     if isinstance(value, bool):
         raise ConfigError(f"'seeds' in {where} must be a list of integers or a range like \"1-5\"")
     if isinstance(value, int):
-        return [value]
+        value = [value]
     if isinstance(value, list) and value and all(isinstance(s, int) and not isinstance(s, bool) for s in value):
-        return list(dict.fromkeys(value))
+        seeds = list(dict.fromkeys(value))
+        if len(seeds) > MAX_SEEDS or any(abs(s) > MAX_INTEGER for s in seeds):
+            raise ConfigError(f"'seeds' in {where} must be at most {MAX_SEEDS:,} seeds, each at most 2^62")
+        return seeds
     if isinstance(value, str):
         return parse_seeds(value)
     raise ConfigError(f"'seeds' in {where} must be a list of integers or a range like \"1-5\", got {value!r}")
@@ -215,15 +220,16 @@ def _settings(variants: dict, grid: dict, samples: list[dict]) -> list[tuple[str
 
 def _distinct_labels(settings: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
     """Settings whose labels print alike (0.00012345 and 0.00012346 both read 0.0001234) get a
-    short digest of their values appended, so distinct settings never share a trial folder."""
+    short digest of their values appended, so distinct settings never share a trial folder; a
+    label too long for a folder name is cut, and gets the digest too."""
     import hashlib
 
     counts = Counter(name for name, _ in settings)
     distinct = []
     for name, params in settings:
-        if counts[name] > 1:
+        if counts[name] > 1 or len(name.encode()) > MAX_LABEL_BYTES:
             digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:8]
-            name = f"{name},#{digest}"
+            name = f"{name.encode()[:MAX_LABEL_BYTES - 10].decode(errors='ignore')},#{digest}"
         distinct.append((name, params))
     return distinct
 
