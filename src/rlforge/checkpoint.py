@@ -270,6 +270,8 @@ def load(path: Path) -> tuple[dict, dict]:
     """(state, metadata) of a checkpoint folder. Never unpickles: a pickle payload is refused."""
     path = Path(path)
     body = read_metadata(path)
+    if not (path / TENSORS_FILE).is_file():  # also refuses a FIFO, which would block the read
+        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt: {TENSORS_FILE} is missing or not a regular file")
     try:
         tensors = load_file(str(path / TENSORS_FILE))
     except (SafetensorError, OSError, ValueError) as exc:

@@ -194,3 +194,15 @@ def test_sweep_file_of_arbitrary_values(tmp_path_factory, values):
     path = tmp_path_factory.mktemp("sweep") / "s.yaml"
     path.write_text(yaml.safe_dump(values))
     read_or_refuse_in_one_line(sweep_spec.load, path)
+
+
+def test_a_fifo_in_place_of_a_checkpoint_file_is_refused_not_waited_on(tmp_path, checkpoint_folder):
+    import os
+
+    for name in (checkpoint.STATE_FILE, checkpoint.TENSORS_FILE, checkpoint.ARRAYS_FILE):
+        folder = tmp_path / name
+        shutil.copytree(checkpoint_folder, folder)
+        (folder / name).unlink()
+        os.mkfifo(folder / name)
+        with pytest.raises(RLForgeError):
+            checkpoint.load(folder)

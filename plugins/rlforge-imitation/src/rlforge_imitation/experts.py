@@ -208,6 +208,8 @@ def load_expert_file(path, action_space=None) -> ExpertPolicy:
     low = None if low is None else np.where(np.isnan(low), -np.inf, low)
     high = None if high is None else np.where(np.isnan(high), np.inf, high)
     expert = ExpertPolicy(net["in_dim"], net["act_dim"], net["hidden"], net["activation"], net["squash"], low, high)
+    if not stem.with_suffix(".safetensors").is_file():  # also refuses a FIFO, which would block the read
+        raise RLForgeError(f"expert weights {str(stem.with_suffix('.safetensors'))!r} are missing or not a regular file")
     try:
         expert.load_state_dict(load_file(str(stem.with_suffix(".safetensors"))))
     except Exception as exc:  # OSError, RuntimeError (shapes), safetensors' own errors
