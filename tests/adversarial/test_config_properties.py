@@ -54,7 +54,7 @@ def as_text(value) -> str:
 def test_any_config_value_is_refused_in_one_line_or_trains(algo, env, steps, tmp_path_factory, capsys):
     keys = keys_of(algo)
 
-    @settings(max_examples=40, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=25, deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(st.dictionaries(st.sampled_from(keys), VALUES, min_size=1, max_size=3))
     def check(values):
