@@ -5,7 +5,8 @@ The critic minimises  MSE(Q(s, a), r + gamma * Q_target(s', argmax_a' Q(s', a'))
                       + cql_alpha * mean(T * logsumexp(Q(s, .) / T) - Q(s, a_data)),
 one gradient step per offline step; after `offline_steps` it collects epsilon-greedily in
 its own Q-function and takes one gradient step per env step on the dataset plus what it
-collected, with the penalty weighted by `online_cql_alpha` if set. cql_alpha 0 is exactly double DQN (the penalty is left out of the loss).
+collected, with the penalty weighted by `online_cql_alpha` if set. cql_alpha 0 is exactly
+double DQN (the penalty is left out of the loss).
 """
 
 from __future__ import annotations

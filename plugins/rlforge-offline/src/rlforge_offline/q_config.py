@@ -1,7 +1,7 @@
 """The settings every discrete Q-learning agent of this plugin shares (rnd, cql, awac, iql).
 
-Defaults are the CS285 (fall 2023) hw5 DQN base: a 2x64 tanh MLP (the course's build_mlp default), Adam 1e-3, discount 0.95,
-a hard target copy every 300 gradient steps, double Q-learning, batch 128, epsilon-greedy
+Defaults are the CS285 (fall 2023) hw5 DQN base: a 2x64 tanh MLP (the course's build_mlp
+default), Adam 1e-3, discount 0.95, a hard target copy every 300 gradient steps, double Q-learning, batch 128, epsilon-greedy
 with a constant epsilon of 0.3, no gradient clipping.
 
 Each algorithm's config subclasses QLearningConfig once and adds its own keys. No torch or
