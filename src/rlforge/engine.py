@@ -12,7 +12,6 @@ loop collects online as above (offline-to-online fine-tuning).
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import time
@@ -33,6 +32,7 @@ from rlforge.nn import resolve_device
 from rlforge.precision import matmul_precision, update_precision
 from rlforge.registry import AlgorithmSpec, EnvSpec
 from rlforge.runs import Run
+from rlforge.threads import use_threads
 
 EVAL_SEED_OFFSET = 1_000_003  # evaluation episodes never share seeds with training episodes
 STOP_EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -42,10 +42,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def default_threads() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass
@@ -65,7 +61,7 @@ class Engine:
     def __init__(self, spec: AlgorithmSpec, config: ResolvedConfig, env_spec: EnvSpec | None, hooks):
         self.spec, self.config, self.env_spec, self.hooks = spec, config, env_spec, hooks
         run_cfg = config.run
-        torch.set_num_threads(run_cfg.torch_threads or default_threads())
+        use_threads(run_cfg.torch_threads)
         seed_everything(run_cfg.seed)
         self.device = resolve_device(run_cfg.device)
         self.env = EnvAdapter(config.env, run_cfg.num_envs, run_cfg.seed, run_cfg.vector_mode, env_spec,
