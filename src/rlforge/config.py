@@ -29,6 +29,10 @@ def option(default, help: str, **kwargs):
     return field(default=default, metadata={"help": help}, **kwargs)
 
 
+RESERVED_ENV_KWARGS = {"render_mode", "max_episode_steps"}  # set by rlforge where it renders or caps episodes
+MAX_ENV_KWARGS = 64
+
+
 @dataclass
 class RunConfig:
     """What the engine needs for every algorithm."""
@@ -38,6 +42,8 @@ class RunConfig:
     num_envs: int = option(1, "environments stepped in parallel")
     vector_mode: Literal["sync", "async"] = option("sync", "sync: envs in this process; async: one subprocess each")
     max_episode_steps: int | None = option(None, "episode length cap (the env's own limit when null)")
+    env_kwargs: dict[str, Any] = option(
+        {}, "keyword arguments for the env's constructor (gymnasium.make), e.g. --set 'env_kwargs={dense_reward: true}'")
     eval_every: int = option(10_000, "environment steps between evaluations (0: only at the end)")
     eval_episodes: int = option(10, "episodes per evaluation")
     eval_deterministic: bool = option(True, "evaluate the policy's deterministic action")
@@ -63,6 +69,10 @@ class RunConfig:
         for name in ("eval_every", "video_every", "checkpoint_every", "keep_checkpoints", "torch_threads"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+        reserved = sorted(RESERVED_ENV_KWARGS & set(self.env_kwargs))
+        if reserved:
+            how = "use the max_episode_steps key" if reserved[0] == "max_episode_steps" else "rlforge sets it where it renders"
+            raise ValueError(f"env_kwargs may not set {reserved[0]!r}: {how}")
         if self.save_dataset_as:
             from rlforge.datasets.minari_files import MINARI_ID  # Minari's own id rule (no dots, no absolute paths)
 
@@ -159,6 +169,8 @@ def _coerce(value, annotation, key: str):
         item_type = args[0] if args else Any
         items = [_coerce(v, item_type, key) for v in value]
         return items if origin is list else tuple(items)
+    if origin is dict:
+        return _coerce_mapping(value, args[1] if args else Any, key)
     if annotation is Any:
         return value
     if annotation is bool:
@@ -194,6 +206,34 @@ def _coerce(value, annotation, key: str):
             return value
         raise ConfigError(f"config key {key!r} expects a string, got {value!r}")
     raise ConfigError(f"config key {key!r} has a type rlforge cannot read: {annotation!r}")
+
+
+def env_kwargs_of(config: dict | None) -> dict:
+    """The checked env_kwargs of a stored run config (a checkpoint's or config.yaml's mapping)."""
+    return _coerce_mapping((config or {}).get("env_kwargs"), Any, "env_kwargs")
+
+
+def _coerce_mapping(value, value_type, key: str) -> dict:
+    """A mapping of identifier keys to plain values (numbers, strings, booleans, null or lists
+    of them), at most MAX_ENV_KWARGS of them; YAML text such as {dense_reward: true} is read."""
+    if isinstance(value, str):
+        value = _yaml_scalar(value, key) if value.strip() else {}
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"config key {key!r} expects a mapping such as {{name: value}}, got {value!r}")
+    if len(value) > MAX_ENV_KWARGS:
+        raise ConfigError(f"config key {key!r} has {len(value)} entries, more than {MAX_ENV_KWARGS}")
+    result = {}
+    for name, entry in value.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ConfigError(f"config key {key!r}: {name!r} is not a keyword argument name")
+        items = entry if isinstance(entry, list) else [entry]
+        if not all(item is None or isinstance(item, (bool, int, float, str)) for item in items):
+            raise ConfigError(f"config key {key!r}: {name} must be a number, string, boolean, null or a list of them, "
+                              f"got {entry!r}")
+        result[name] = entry if value_type is Any else _coerce(entry, value_type, f"{key}.{name}")
+    return result
 
 
 def _yaml_scalar(text: str, key: str):
@@ -241,7 +281,10 @@ def check_values(instance) -> None:
 
 
 def _check_value(value, key: str) -> None:
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, dict):
+        for name, entry in value.items():
+            _check_value(entry, f"{key}.{name}")
+    elif isinstance(value, (list, tuple)):
         for entry in value:
             _check_value(entry, key)
     elif isinstance(value, float) and not math.isfinite(value):

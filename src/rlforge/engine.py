@@ -65,7 +65,7 @@ class Engine:
         seed_everything(run_cfg.seed)
         self.device = resolve_device(run_cfg.device)
         self.env = EnvAdapter(config.env, run_cfg.num_envs, run_cfg.seed, run_cfg.vector_mode, env_spec,
-                              run_cfg.max_episode_steps)
+                              run_cfg.max_episode_steps, env_kwargs=run_cfg.env_kwargs)
         self.agent: Agent = spec.build_agent(config.agent, self.env.observation_space, self.env.action_space,
                                              num_envs=run_cfg.num_envs, device=str(self.device), env_id=config.env)
         self.env.info_keys = tuple(getattr(self.agent, "info_keys", ()))  # known only once the agent exists
@@ -213,7 +213,7 @@ class Engine:
         cfg = self.config.run
         if self._eval_env is None:
             self._eval_env = EnvAdapter(self.config.env, min(cfg.eval_episodes, 10), cfg.seed + EVAL_SEED_OFFSET,
-                                        "sync", self.env_spec, cfg.max_episode_steps)
+                                        "sync", self.env_spec, cfg.max_episode_steps, env_kwargs=cfg.env_kwargs)
         return self._eval_env
 
     def evaluate_now(self, step: int, should_stop=None) -> EvalResult:
@@ -290,7 +290,8 @@ class Engine:
 
         cfg = self.config.run
         frames, episode_return, length, fps = record_episode(
-            self.agent.policy, self.config.env, self.env_spec, cfg.max_episode_steps, seed=cfg.seed + EVAL_SEED_OFFSET)
+            self.agent.policy, self.config.env, self.env_spec, cfg.max_episode_steps, seed=cfg.seed + EVAL_SEED_OFFSET,
+            env_kwargs=cfg.env_kwargs)
         path = write_mp4(run.videos / f"step_{run.step:012d}.mp4", frames, fps)
         logger.video("eval/video", frames, run.step, fps)
         console.print(f"[cyan]video[/] step {run.step:>9,}  return {episode_return:9.1f}  length {length}  -> {path}")

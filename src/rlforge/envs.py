@@ -20,6 +20,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 from rlforge import envstate
+from rlforge.errors import RLForgeError
 from rlforge.registry import EnvSpec, load
 from rlforge.single_env import SingleEnv
 
@@ -47,20 +48,30 @@ def _ensure_registered(spec: EnvSpec | None) -> None:
 
 
 def make_env(env_id: str, plugin_spec: EnvSpec | None = None, max_episode_steps: int | None = None,
-             render_mode: str | None = None) -> gym.Env:
-    """One env, with the plugin's preferred wrappers applied."""
+             render_mode: str | None = None, env_kwargs: dict | None = None) -> gym.Env:
+    """One env, with the plugin's preferred wrappers applied. `env_kwargs` go to the env's
+    constructor; one it does not take is a one-line RLForgeError."""
     _ensure_registered(plugin_spec)
-    kwargs = {"render_mode": render_mode} if render_mode else {}
+    kwargs = dict(env_kwargs or {})
+    if render_mode:
+        kwargs["render_mode"] = render_mode
     if max_episode_steps is not None:
         kwargs["max_episode_steps"] = max_episode_steps
-    env = gym.make(env_id, **kwargs)
+    try:
+        env = gym.make(env_id, **kwargs)
+    except TypeError as exc:
+        if not env_kwargs:
+            raise
+        reason = str(exc).splitlines()[0].split(" was raised from the environment creator")[0]
+        raise RLForgeError(f"{env_id} does not take env_kwargs {dict(env_kwargs)}: {reason}") from None
     for wrapper in plugin_spec.wrappers if plugin_spec else []:
         env = load(wrapper)(env)
     return env
 
 
-def env_spaces(env_id: str, plugin_spec: EnvSpec | None = None) -> tuple[gym.Space, gym.Space]:
-    env = make_env(env_id, plugin_spec)
+def env_spaces(env_id: str, plugin_spec: EnvSpec | None = None,
+               env_kwargs: dict | None = None) -> tuple[gym.Space, gym.Space]:
+    env = make_env(env_id, plugin_spec, env_kwargs=env_kwargs)
     try:
         return env.observation_space, env.action_space
     finally:
@@ -93,12 +104,12 @@ class EnvAdapter:
 
     def __init__(self, env_id: str, num_envs: int = 1, seed: int = 0, mode: str = "sync",
                  plugin_spec: EnvSpec | None = None, max_episode_steps: int | None = None,
-                 render_mode: str | None = None, info_keys: tuple[str, ...] = ()):
+                 render_mode: str | None = None, info_keys: tuple[str, ...] = (), env_kwargs: dict | None = None):
         self.env_id, self.num_envs, self.seed = env_id, num_envs, seed
         _ensure_registered(plugin_spec)
 
         def factory():
-            return make_env(env_id, plugin_spec, max_episode_steps, render_mode)
+            return make_env(env_id, plugin_spec, max_episode_steps, render_mode, env_kwargs)
 
         if mode == "async":
             self.vec = gym.vector.AsyncVectorEnv([factory] * num_envs, autoreset_mode=AutoresetMode.SAME_STEP)

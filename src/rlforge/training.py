@@ -47,7 +47,7 @@ def prepare(algo, env, config_file, set_pairs, shortcuts: dict, saved_config: tu
     options = {k: v for k, v in shortcuts.items() if v is not None}
     resolved = cfgmod.resolve(spec, env, file_values, cfgmod.parse_overrides(set_pairs), config_path, options)
     env_spec = registry.envs.get(env)
-    _, action_space = env_spaces(env, env_spec)
+    _, action_space = env_spaces(env, env_spec, resolved.run.env_kwargs)
     kind = space_kind(action_space)
     if kind not in spec.action_spaces:
         raise RLForgeError(f"{algo} does not support {kind} action spaces ({env} has {action_space}); "

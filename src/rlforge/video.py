@@ -12,13 +12,13 @@ from rlforge.envs import make_env
 
 
 def record_episode(policy, env_id: str, env_spec=None, max_episode_steps: int | None = None, seed: int = 0,
-                   deterministic: bool = True) -> tuple[np.ndarray, float, int, int]:
+                   deterministic: bool = True, env_kwargs: dict | None = None) -> tuple[np.ndarray, float, int, int]:
     """(frames uint8 [T+1, H, W, 3], episode return, episode length, fps) of one episode."""
     from gymnasium.error import DependencyNotInstalled
 
     from rlforge.errors import RLForgeError
 
-    env = make_env(env_id, env_spec, max_episode_steps, render_mode="rgb_array")
+    env = make_env(env_id, env_spec, max_episode_steps, render_mode="rgb_array", env_kwargs=env_kwargs)
     try:
         obs, _ = env.reset(seed=seed)
         try:

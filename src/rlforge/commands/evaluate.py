@@ -67,6 +67,7 @@ def _record(engine, seed, deterministic, path):
 
     cfg = engine.config
     frames, episode_return, length, fps = record_episode(engine.agent.policy, cfg.env, engine.env_spec,
-                                                         cfg.run.max_episode_steps, seed, deterministic)
+                                                         cfg.run.max_episode_steps, seed, deterministic,
+                                                         env_kwargs=cfg.run.env_kwargs)
     write_mp4(path, frames, fps)
     return {"file": str(path), "frames": int(len(frames)), "fps": fps, "return": episode_return, "length": length}

@@ -160,8 +160,9 @@ def split_envs(rows: dict[str, np.ndarray], num_envs: int) -> dict[str, np.ndarr
 
 
 def run_spaces(meta: dict, where: str):
-    """The spaces of a run's env (from the registry, as the run made it), checked against
-    those its checkpoint recorded."""
+    """The spaces of a run's env (from the registry, made with the run's env_kwargs), checked
+    against those its checkpoint recorded."""
+    from rlforge.config import env_kwargs_of
     from rlforge.envs import env_spaces
     from rlforge.plugins import get_host
 
@@ -170,7 +171,8 @@ def run_spaces(meta: dict, where: str):
         raise RLForgeError(f"{where} does not name its env")
     registry = get_host().registry
     registry.check_env(env_id)
-    observation_space, action_space = env_spaces(env_id, registry.envs.get(env_id))
+    config = meta.get("config") if isinstance(meta.get("config"), dict) else None
+    observation_space, action_space = env_spaces(env_id, registry.envs.get(env_id), env_kwargs_of(config))
     for key, space in (("observation_space", observation_space), ("action_space", action_space)):
         if meta.get(key) not in (None, repr(space)):
             raise RLForgeError(f"{where}: its {key.replace('_', ' ')} {meta[key]} is not {env_id}'s {space!r} now")

@@ -33,4 +33,4 @@ def register_envs(register):
     for env_id, (factory, episode_steps) in MAZES.items():
         register(EnvSpec(id=env_id, factory=f"rlforge_offline.pointmass:{factory}", max_episode_steps=episode_steps,
                          summary="CS285 hw5 point-mass maze: 5 discrete moves with Gaussian noise, reward -1 "
-                                 "per step until the goal (make(..., dense_reward=True): minus the distance)"))
+                                 "per step until the goal (env_kwargs {dense_reward: true}: minus the distance)"))
