@@ -120,6 +120,24 @@ def test_a_stopped_sweep_resumes_only_its_missing_trials(tmp_path, toy_plugin):
         assert "resumed" not in after[trial]
 
 
+def test_a_sweep_started_with_sigint_ignored_still_stops_on_sigint(tmp_path, toy_plugin):
+    """A shell starts background jobs with SIGINT ignored; `kill -INT` must stop the sweep anyway."""
+    sweep_file = write_sweep(tmp_path / "grid.yaml", set={**GRID["set"], "total_steps": 10**6, "eval_every": 0},
+                             seeds=[1])
+    folder = tmp_path / "sweeps" / "toygrid"
+    process = subprocess.Popen(RLFORGE + ["sweep", str(sweep_file), "--workers", "1"], cwd=tmp_path,
+                               env=cli_env(toy_plugin), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any(folder.rglob("meta.json")):
+        time.sleep(0.1)
+    time.sleep(1)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert [meta(path.parent)["status"] for path in folder.rglob("meta.json")] == ["stopped"]
+
+
 def _midway(folder: Path) -> bool:
     """Two trials finished and one running past its first checkpoint."""
     statuses = []

@@ -144,7 +144,9 @@ def _run(p: Plan, backend, threads: int | None) -> int:
     console.print(f"sweep [bold]{p.spec.name}[/]: {len(p.trials)} trials ({p.algo}), {skipped} finished already, "
                   f"{resumed} to resume, {len(queue) - resumed} to run; {backend.slots} at a time, into {p.folder}/")
     running, codes, stopping = {}, {}, False
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    # SIGINT explicitly too: a sweep started in the background by a shell inherits SIGINT
+    # ignored, and `kill -INT` must still stop it as Ctrl-C does
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt), signal.signal(signal.SIGINT, signal.default_int_handler)
     columns = (TextColumn("[bold]trials"), BarColumn(bar_width=24), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("{task.fields[note]}"))
     try:
@@ -176,7 +178,8 @@ def _run(p: Plan, backend, threads: int | None) -> int:
                     for handle in running.values():
                         backend.stop(handle)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGINT, previous[1])
         backend.close()
     _summary(p)
     failed = [t for t, c in codes.items() if state.trial_status(p.run_dir(t)) != "finished" and c not in (130, 143)]
