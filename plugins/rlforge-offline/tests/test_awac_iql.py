@@ -334,3 +334,10 @@ def test_maze_pictures_and_coverage_on_pointmass(dataset_path):
             assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[-1] == 3
         coverage = agent.update(offline())["charts/state_coverage"]
         assert 0.0 < coverage <= 1.0
+
+
+@pytest.mark.parametrize("config_class", [AWACConfig, IQLConfig])
+def test_double_q_false_is_refused_where_the_target_takes_no_maximum(config_class):
+    with pytest.raises(ValueError, match="double_q cannot be false here"):
+        config_class(double_q=False)
+    assert config_class().double_q

@@ -27,8 +27,8 @@ MAX_WEIGHT_HELP = ("clip the actor's weights exp(advantage / temperature) at thi
 class AWACConfig(QLearningConfig):
     epsilon: float = option(0.0, EPSILON_HELP)
     double_q: bool = option(
-        True, "no effect in awac (a key of the course's shared DQN settings): its target averages Q over the actor's "
-              "actions instead of taking a maximum")
+        True, "always true in awac (a key of the course's shared DQN settings): its target averages Q over the "
+              "actor's actions and takes no maximum, so false is refused")
     temperature: float = option(
         10.0, "lambda: the actor imitates the data's actions weighted by exp(advantage / temperature)")
     max_weight: float | None = option(None, MAX_WEIGHT_HELP)
@@ -42,6 +42,9 @@ class AWACConfig(QLearningConfig):
 
 def check_actor_options(config) -> None:
     """The checks of the actor keys that awac and iql share (ValueError, one line)."""
+    if not config.double_q:
+        raise ValueError("double_q cannot be false here: the target takes no maximum over actions, so there is no "
+                         "overestimation for double Q-learning to undo")
     if not config.actor_hidden or any(int(w) < 1 for w in config.actor_hidden):
         raise ValueError(f"actor_hidden widths must be positive, got {config.actor_hidden}")
     for name in ("temperature", "actor_lr") + (("max_weight",) if config.max_weight is not None else ()):

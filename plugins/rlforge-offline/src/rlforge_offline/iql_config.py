@@ -25,8 +25,8 @@ class IQLConfig(QLearningConfig):
     lr: float = option(3.0e-4, "Adam learning rate of the Q-network (the course's iql learning_rate: 3e-4)")
     epsilon: float = option(0.0, EPSILON_HELP)
     double_q: bool = option(
-        True, "no effect in iql (a key of the course's shared DQN settings): its target is r + gamma * V(s'), "
-              "with no maximum over actions")
+        True, "always true in iql (a key of the course's shared DQN settings): its target is r + gamma * V(s') "
+              "and takes no maximum over actions, so false is refused")
     expectile: float = option(
         0.99, "tau of the value loss |tau - 1(u < 0)| u^2, u = Q(s, a) - V(s): 0.5 fits the mean over the data's "
               "actions, near 1 their maximum")
