@@ -184,29 +184,25 @@ def test_networks_are_the_courses_tanh_mlps(dataset_path):
     assert not any(isinstance(layer, torch.nn.ReLU) for layer in agent.critic.net)
 
 
+def alphas_used_offline_then_online(dataset_path, **config) -> list:
+    """The alpha of each gradient step: one offline step, then one online step after a collected one."""
+    agent, used = make_agent(dataset_path, offline_steps=1, **config), []
+
+    def recording_step(batch, alpha=None):
+        used.append(alpha)
+        return CQLAgent.gradient_step(agent, batch, alpha)
+
+    agent.gradient_step = recording_step
+    agent.update(Progress(1, 10, 1, offline=True))
+    agent.observe(Transitions(*(getattr(collect(1, 0.0, seed=2), k)[None] for k in
+                                ("obs", "actions", "rewards", "next_obs", "terminated", "truncated"))))
+    agent.update(Progress(2, 10, 2))
+    return used
+
+
 def test_online_cql_alpha_weights_the_penalty_only_once_collecting(dataset_path):
     """online_cql_alpha replaces cql_alpha after the switch (null: cql_alpha throughout)."""
-    used = []
-
-    def record(agent):
-        def step(batch, alpha=None):
-            used.append(alpha)
-            return CQLAgent.gradient_step(agent, batch, alpha)
-        agent.gradient_step = step
-        return agent
-
-    agent = record(make_agent(dataset_path, cql_alpha=1.0, online_cql_alpha=0.0, offline_steps=1))
-    agent.update(Progress(1, 10, 1, offline=True))
-    agent.observe(Transitions(*(getattr(collect(1, 0.0, seed=2), k)[None] for k in
-                                ("obs", "actions", "rewards", "next_obs", "terminated", "truncated"))))
-    agent.update(Progress(2, 10, 2))
-    assert used == [1.0, 0.0]
-    used.clear()
-    agent = record(make_agent(dataset_path, cql_alpha=1.0, offline_steps=1))
-    agent.update(Progress(1, 10, 1, offline=True))
-    agent.observe(Transitions(*(getattr(collect(1, 0.0, seed=2), k)[None] for k in
-                                ("obs", "actions", "rewards", "next_obs", "terminated", "truncated"))))
-    agent.update(Progress(2, 10, 2))
-    assert used == [1.0, 1.0]
+    assert alphas_used_offline_then_online(dataset_path, cql_alpha=1.0, online_cql_alpha=0.0) == [1.0, 0.0]
+    assert alphas_used_offline_then_online(dataset_path, cql_alpha=1.0) == [1.0, 1.0]
     with pytest.raises(ValueError, match="online_cql_alpha"):
         CQLConfig(online_cql_alpha=-1.0)
