@@ -26,6 +26,7 @@ from rlforge.collector import Collector
 from rlforge.config import ResolvedConfig
 from rlforge.console import console, format_returns, progress_bar
 from rlforge.envs import EnvAdapter
+from rlforge.errors import StoppedAtOnce
 from rlforge.evaluation import EvalResult, EvaluationStopped, evaluate
 from rlforge.logger import MetricsLogger
 from rlforge.nn import resolve_device
@@ -88,7 +89,7 @@ class Engine:
     def train(self, run: Run, logger: MetricsLogger) -> Outcome:
         cfg = self.config.run
         self.hooks.on_train_start(run=run, agent=self.agent, config=self.config)
-        previous_handlers = self._catch_stop_signals()
+        previous_handlers = self._catch_stop_signals(run)
         self._window = (time.perf_counter(), run.step)  # for steps/s between metric rows
         try:
             with progress_bar(run.algo) as bar:
@@ -110,14 +111,16 @@ class Engine:
                 if self._stop_signal is None:
                     self._evaluate(run, logger, bar)
                 bar.update(task, completed=run.step, returns=self._returns_text(), **last_sps)
+            stop = self._stop_signal
+            if stop is None:  # a stopped run keeps its due periods (an interrupted evaluation)
+                self._skip_done_periods(run.step)
+            # still under the handlers: a signal now lets the checkpoint finish; a second one
+            # (StoppedAtOnce) leaves the previous checkpoint as the latest
+            self.save_checkpoint(run, logger)
+            self._write_collected_dataset(run)
         finally:
             self._restore_signals(previous_handlers)
-        if self._stop_signal is None:  # a stopped run keeps its due periods (an interrupted evaluation)
-            self._skip_done_periods(run.step)
-        self.save_checkpoint(run, logger)
-        self._write_collected_dataset(run)
-        status = "finished" if self._stop_signal is None else "stopped"
-        return Outcome(status, self._stop_signal, self.last_eval)
+        return Outcome("finished" if stop is None else "stopped", stop, self.last_eval)
 
     def _periodic_work(self, run: Run, logger: MetricsLogger, bar, task, metrics: dict) -> None:
         """After each iteration: metric rows, hooks, evaluation, video and checkpoint when due."""
@@ -380,11 +383,13 @@ class Engine:
 
     # ------------------------------------------------------------------ signals
 
-    def _catch_stop_signals(self) -> dict:
+    def _catch_stop_signals(self, run: Run) -> dict:
         """Ctrl-C and SIGTERM finish the current iteration, then checkpoint and stop."""
         def request_stop(signum, frame):
             if self._stop_signal is not None:  # a second Ctrl-C: stop at once
-                raise KeyboardInterrupt
+                raise StoppedAtOnce(f"a second {signal.Signals(signum).name} stopped the run at once, without its "
+                                    f"stop checkpoint; its latest complete checkpoint is kept: rlforge train "
+                                    f"--resume {run.path}")
             self._stop_signal = signum
             console.print(f"[yellow]{signal.Signals(signum).name}: finishing this step and writing a checkpoint...")
 

@@ -13,6 +13,12 @@ class ConfigError(RLForgeError):
     """An unknown config key, a value of the wrong type, or a malformed config file."""
 
 
+class StoppedAtOnce(RLForgeError):
+    """A second stop signal while a run was stopping: it ends without its stop checkpoint."""
+
+    exit_code = 130
+
+
 class PluginError(RLForgeError):
     """A plugin failed to load or to register, or two plugins conflict."""
 

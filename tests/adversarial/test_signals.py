@@ -68,7 +68,8 @@ def test_a_second_signal_during_the_stop_checkpoint_keeps_the_previous_one(tmp_p
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
-    assert len([line for line in stderr.splitlines() if line.startswith("rlforge: error:")]) == 1
+    errors = [line for line in stderr.splitlines() if line.startswith("rlforge: error:")]
+    assert len(errors) == 1 and "a second SIGINT stopped the run at once" in errors[0], stderr
     checkpoints = tmp_path / "run" / "checkpoints"
     assert (checkpoints / "latest").read_text().strip() == "step_000000001000"
     assert (checkpoints / "step_000000001000" / "state.json").is_file()
