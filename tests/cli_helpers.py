@@ -115,9 +115,14 @@ STOPPER = {"stopper_plugin": '''
 
     from rlforge.hookspecs import hookimpl
 
+    fired = []
+
     @hookimpl
     def on_checkpoint(run, path):
-        if run.step == int(os.environ["STOP_AT_STEP"]):
+        # once: the stop checkpoint at the same step calls this hook again, and a second
+        # SIGINT there stops the run at once (without its stop checkpoint)
+        if run.step == int(os.environ["STOP_AT_STEP"]) and not fired:
+            fired.append(True)
             os.kill(os.getpid(), signal.SIGINT)
 '''}
 

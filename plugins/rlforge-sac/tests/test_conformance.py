@@ -15,3 +15,7 @@ def test_sac_conforms_with_the_cs285_variants(rlforge_check):
                   overrides={**TINY, "num_critics": 3, "backup": "redq", "actor_gradient": "reinforce",
                              "actor_samples": 2, "auto_temperature": False, "target_update": "hard",
                              "target_period": 50})
+
+
+def test_crossq_conforms(rlforge_check):
+    rlforge_check("crossq", steps=300, overrides={**TINY, "policy_delay": 2, "bn_warmup_steps": 50})

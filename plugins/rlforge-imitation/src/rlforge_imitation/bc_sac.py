@@ -48,10 +48,11 @@ import copy
 import numpy as np
 import torch
 
+from rlforge.actor_critic import q_values
 from rlforge.agent import Progress, Transitions
 from rlforge.errors import RLForgeError
 from rlforge.nn import load_optimizer_state, make_adam, optimizer_state, squashed_log_prob
-from rlforge_sac.agent import SACAgent, q_values
+from rlforge_sac.agent import SACAgent
 
 from rlforge_imitation.bc_sac_parts import ExpertMixedReplay, ObsNormalizer, with_layer_norms
 from rlforge_imitation.datasets import load_dataset
@@ -83,7 +84,7 @@ class BCSACAgent(SACAgent):
             self._layer_norm_critics(max(1.0, float(np.sqrt(np.mean(self.expert_returns ** 2)))))
         if config.normalize_obs:
             self._normalize_inputs(self.expert_obs.mean(0), self.expert_obs.std(0).clamp_min(1e-3))
-        scaled = (data.actions.reshape(len(data), -1) - self._np_bias) / self._np_scale
+        scaled = (data.actions.reshape(len(data), -1) - self.unit_actions.bias) / self.unit_actions.scale
         self.expert_actions = torch.as_tensor(np.clip(scaled, -1.0, 1.0), dtype=torch.float32, device=self.device)
         self.bc_optimizer = make_adam(self.policy.parameters(), config.bc_lr)
         self.rng = np.random.default_rng([int(torch.initial_seed()) % 2**63, 1])
@@ -132,7 +133,7 @@ class BCSACAgent(SACAgent):
         super().observe(batch)
         if not self.critics_fitted:
             lead = batch.rewards.shape
-            actions = np.clip((batch.actions.reshape(*lead, -1) - self._np_bias) / self._np_scale, -1, 1)
+            actions = np.clip((batch.actions.reshape(*lead, -1) - self.unit_actions.bias) / self.unit_actions.scale, -1, 1)
             self.warmup.append(Transitions(batch.obs.reshape(*lead, -1).astype(np.float32), actions.astype(np.float32),
                                            batch.rewards, batch.next_obs.reshape(*lead, -1).astype(np.float32),
                                            batch.terminated, batch.truncated))

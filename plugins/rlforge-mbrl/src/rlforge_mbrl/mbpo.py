@@ -78,8 +78,8 @@ class MBPOAgent(SACAgent):
         model_buffer = ReplayBuffer(cfg.model_buffer_size if cfg.rollout_length > 0 else 1, (self.obs_dim,),
                                     (self.act_dim,), seed=seed, device=self.device)
         self.buffer = MixedBuffer(self.buffer, model_buffer, cfg.real_ratio)
-        self.env_scale = torch.as_tensor(self._np_scale, dtype=torch.float32, device=self.device)
-        self.env_bias = torch.as_tensor(self._np_bias, dtype=torch.float32, device=self.device)
+        self.env_scale = torch.as_tensor(self.unit_actions.scale, dtype=torch.float32, device=self.device)
+        self.env_bias = torch.as_tensor(self.unit_actions.bias, dtype=torch.float32, device=self.device)
         self.next_fit = 0
         self.model_metrics: dict[str, float] = {}
 

@@ -12,16 +12,15 @@ All critics are one batched ensemble (one matrix product per layer for all of th
 from __future__ import annotations
 
 import copy
-import math
 
 import numpy as np
 import torch
 from gymnasium import spaces
 
+from rlforge.actor_critic import (actor_and_temperature_step, bellman_target, entropy_temperature, off_policy_basics,
+                                  q_values, set_requires_grad, soft_update)
 from rlforge.agent import Agent, Policy, Progress, Transitions
-from rlforge.buffers import ReplayBuffer
 from rlforge.mlp_passes import NumpyMLP, plain_mlp
-from rlforge.precision import precision_for_layers
 from rlforge.nn import (SquashedNormal, ensemble_mlp, load_optimizer_state, make_adam, maybe_compile, mlp,
                         optimizer_state, resolve_device, squashed_log_prob)
 
@@ -65,20 +64,12 @@ def critic_target(next_q: torch.Tensor, rewards: torch.Tensor, terminated: torch
         raise ValueError(f"unknown backup {backup!r}")
     if backup_entropy:
         value = value - temperature * next_log_prob
-    return rewards + gamma * (1.0 - terminated.to(rewards.dtype)) * value
+    return bellman_target(rewards, terminated, gamma, value)
 
 
 def combine_critics(q: torch.Tensor, how: str) -> torch.Tensor:
     """Q-values [n_critics, ...] combined over the critics: "min" or "mean"."""
     return q.amin(0) if how == "min" else q.mean(0)
-
-
-def q_values(critic: torch.nn.Module, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-    """All critics' Q(obs, actions) in one ensemble forward: [n_critics, *leading dims]."""
-    x = torch.cat((obs, actions), dim=-1)
-    lead = x.shape[:-1]
-    out = critic(x.reshape(-1, x.shape[-1]))  # [n, N, 1]
-    return out.reshape(out.shape[0], *lead)
 
 
 # ----------------------------------------------------------------------------- policy
@@ -92,11 +83,12 @@ class SACPolicy(Policy):
     """
 
     def __init__(self, obs_dim: int, action_space: spaces.Box, hidden: list[int], activation: str = "relu",
-                 log_std_min: float = -20.0, log_std_max: float = 2.0):
+                 log_std_min: float = -20.0, log_std_max: float = 2.0, net: torch.nn.Module | None = None):
         super().__init__()
         self.action_shape = tuple(action_space.shape)
         act_dim = int(np.prod(self.action_shape))
-        self.net = mlp(obs_dim, list(hidden), 2 * act_dim, activation)
+        # `net` maps observations to (mean, log-std) pairs; CrossQ passes one with batch renormalisation
+        self.net = net if net is not None else mlp(obs_dim, list(hidden), 2 * act_dim, activation)
         low = np.asarray(action_space.low, dtype=np.float64).reshape(-1)
         high = np.asarray(action_space.high, dtype=np.float64).reshape(-1)
         self.register_buffer("action_scale", torch.as_tensor((high - low) / 2.0, dtype=torch.float32), persistent=False)
@@ -176,14 +168,8 @@ class SACAgent(Agent):
         if isinstance(device, str):
             device = resolve_device(device)
         super().__init__(config, observation_space, action_space, num_envs, device)
-        _check_spaces(observation_space, action_space)
+        off_policy_basics(self, "SAC")  # spaces, dimensions, replay buffer, counters
         cfg = config
-        self.obs_dim = int(np.prod(observation_space.shape))
-        self.act_dim = int(np.prod(action_space.shape))
-        self.random_steps = cfg.random_steps
-        self.steps_per_iteration = 1
-        # "medium" (faster where exact, see rlforge.precision) for wide layers and large batches
-        self.update_matmul_precision = precision_for_layers(cfg.batch_size, [*cfg.actor_hidden, *cfg.critic_hidden])
 
         self.policy = SACPolicy(self.obs_dim, action_space, cfg.actor_hidden, cfg.activation,
                                 cfg.log_std_min, cfg.log_std_max).to(self.device)
@@ -193,24 +179,12 @@ class SACAgent(Agent):
         self._critic_params = list(self.critic.parameters())
         self._target_params = list(self.target_critic.parameters())
 
-        initial = math.log(cfg.temperature) if cfg.temperature > 0 else float("-inf")
-        self.log_temperature = torch.tensor(initial, dtype=torch.float32, device=self.device,
-                                            requires_grad=cfg.auto_temperature)
-        self.target_entropy = float(cfg.target_entropy) if cfg.target_entropy is not None else -float(self.act_dim)
+        self.log_temperature, self.target_entropy = entropy_temperature(cfg, self.act_dim, self.device)
 
         self.actor_optimizer = make_adam(self.policy.parameters(), cfg.actor_lr)
         self.critic_optimizer = make_adam(self._critic_params, cfg.critic_lr)
         self.temperature_optimizer = make_adam([self.log_temperature], cfg.temperature_lr) if cfg.auto_temperature else None
 
-        # The engine seeds torch/numpy/random globally before building the agent; derive the
-        # buffer's sampling seed from torch's seed without drawing from any global stream.
-        seed = int(np.random.default_rng(torch.initial_seed()).integers(2**31))
-        self.buffer = ReplayBuffer(cfg.buffer_size, (self.obs_dim,), (self.act_dim,), seed=seed, device=self.device)
-        scale = (action_space.high - action_space.low).astype(np.float64).reshape(-1) / 2.0
-        self._np_scale = np.where(scale > 0, scale, 1.0)
-        self._np_bias = (action_space.high + action_space.low).astype(np.float64).reshape(-1) / 2.0
-        self.critic_updates = 0
-        self.actor_updates = 0
         # The loss math, torch.compile'd with compile_update (eager where compiling fails).
         compile_update = bool(getattr(cfg, "compile_update", False))
         self._critic_losses = maybe_compile(self._critic_loss_math, compile_update)
@@ -219,14 +193,8 @@ class SACAgent(Agent):
     # ------------------------------------------------------------------ experience
 
     def observe(self, batch: Transitions) -> None:
-        """Store the batch; actions are mapped from the env's bounds to [-1, 1]. (Plain ufuncs
-        and one `add_rows`: this runs once per env step, with caches cold from the update.)"""
-        n = batch.rewards.size  # steps * num_envs rows
-        actions = (batch.actions.reshape(n, -1) - self._np_bias) / self._np_scale
-        np.maximum(actions, -1.0, out=actions)
-        np.minimum(actions, 1.0, out=actions)
-        self.buffer.add_rows(batch.obs.reshape(n, -1), actions, batch.rewards.reshape(n),
-                             batch.next_obs.reshape(n, -1), batch.terminated.reshape(n), batch.truncated.reshape(n))
+        """Store the batch; actions are mapped from the env's bounds to [-1, 1]."""
+        self.unit_actions.store(self.buffer, batch)
 
     # ------------------------------------------------------------------ learning
 
@@ -276,33 +244,24 @@ class SACAgent(Agent):
 
     def _update_target(self) -> None:
         cfg = self.config
-        with torch.no_grad():
-            if cfg.target_update == "soft":
-                torch._foreach_lerp_(self._target_params, self._critic_params, cfg.tau)
-            elif self.critic_updates % cfg.target_period == 0:
+        if cfg.target_update == "soft":
+            soft_update(self._target_params, self._critic_params, cfg.tau)
+        elif self.critic_updates % cfg.target_period == 0:
+            with torch.no_grad():
                 torch._foreach_copy_(self._target_params, self._critic_params)
 
     def _update_actor(self, obs: torch.Tensor):
         alpha = self.log_temperature.detach().exp()
-        _set_requires_grad(self._critic_params, False)  # gradients flow through the critic to the actions only
+        set_requires_grad(self._critic_params, False)  # gradients flow through the critic to the actions only
         loss, log_prob, q = self._actor_losses(obs, alpha)
-        _set_requires_grad(self._critic_params, True)
+        set_requires_grad(self._critic_params, True)
         mean_log_prob = log_prob.detach().mean()
         total = loss
         extra = self._actor_regulariser(q)
         if extra is not None:
             total = total + extra
-        temperature_loss = None
-        if self.temperature_optimizer is not None:
-            temperature_loss = -self.log_temperature * (mean_log_prob + self.target_entropy)
-            total = total + temperature_loss
-            self.temperature_optimizer.zero_grad(set_to_none=True)
-        self.actor_optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        self.actor_optimizer.step()
-        if self.temperature_optimizer is not None:
-            self.temperature_optimizer.step()
-            temperature_loss = temperature_loss.detach()
+        temperature_loss = actor_and_temperature_step(total, mean_log_prob, self.log_temperature, self.target_entropy,
+                                                      self.actor_optimizer, self.temperature_optimizer)
         self.actor_updates += 1
         return loss.detach(), -mean_log_prob, temperature_loss
 
@@ -345,9 +304,7 @@ class SACAgent(Agent):
                 "critic": optimizer_state(self.critic_optimizer),
                 "temperature": optimizer_state(self.temperature_optimizer) if self.temperature_optimizer else None,
             },
-            # the buffer holds actions mapped to [-1, 1]; the map lets a dataset made from this
-            # checkpoint (rlforge dataset create --from-run) give the env's actions back
-            "buffer": {**self.buffer.state_dict(), "action_scale": self._np_scale.copy(), "action_bias": self._np_bias.copy()},
+            "buffer": self.unit_actions.buffer_state(self.buffer),  # actions in [-1, 1], with the map back
             "counters": {"critic_updates": self.critic_updates, "actor_updates": self.actor_updates},
         }
 
@@ -365,21 +322,3 @@ class SACAgent(Agent):
         self.buffer.load_state_dict(state["buffer"])
         self.critic_updates = int(state["counters"]["critic_updates"])
         self.actor_updates = int(state["counters"]["actor_updates"])
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
-def _set_requires_grad(params: list[torch.Tensor], flag: bool) -> None:
-    """Module.requires_grad_ walks the module tree on every call; the list is enough."""
-    for p in params:
-        p.requires_grad_(flag)
-
-
-def _check_spaces(observation_space, action_space) -> None:
-    if not isinstance(action_space, spaces.Box):
-        raise ValueError(f"SAC needs a continuous (Box) action space, got {action_space}")
-    if not (np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))):
-        raise ValueError(f"SAC squashes actions into the action space's bounds, which must be finite, got {action_space}")
-    if not isinstance(observation_space, spaces.Box):
-        raise ValueError(f"SAC needs a Box (vector) observation space, got {observation_space}")

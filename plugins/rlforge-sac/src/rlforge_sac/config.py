@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from rlforge.config import option
+from rlforge.config_checks import squashed_gaussian_entropy
 
 BACKUPS = ("single", "doubleq", "min", "mean", "redq")
 
@@ -89,13 +90,7 @@ class SACConfig:
             raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
         if not 0.0 < self.tau <= 1.0:
             raise ValueError(f"tau must be in (0, 1], got {self.tau}")
-        if self.log_std_min >= self.log_std_max:
-            raise ValueError(f"log_std_min ({self.log_std_min}) must be below log_std_max ({self.log_std_max})")
-        if self.temperature < 0:
-            raise ValueError(f"temperature must not be negative, got {self.temperature}")
-        if self.auto_temperature and self.temperature <= 0:
-            raise ValueError("auto_temperature tunes log(temperature), so the initial temperature must be "
-                             f"positive, got {self.temperature}")
+        squashed_gaussian_entropy(self)
         if self.backup == "single" and self.num_critics != 1:
             raise ValueError(f"backup 'single' needs num_critics: 1, got num_critics: {self.num_critics} "
                              "(use 'min', 'mean' or 'redq' with several critics)")

@@ -1,0 +1,154 @@
+"""Pieces every off-policy actor-critic over continuous actions shares (SAC, CrossQ, TD3, DDPG):
+the critics' Q-values in one ensemble forward, the one-step Bellman target, Polyak averaging,
+the map between the env's action bounds and the [-1, 1] range the agents learn in, and the
+entropy temperature of the maximum-entropy ones (SAC, CrossQ).
+
+Functions, not a base class: each agent reads top to bottom and calls what it needs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from gymnasium import spaces
+
+from rlforge.agent import Transitions
+from rlforge.buffers import ReplayBuffer
+from rlforge.precision import precision_for_layers
+
+
+def q_values(critic: torch.nn.Module, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """All critics' Q(obs, actions) in one ensemble forward: [n_critics, *leading dims]."""
+    x = torch.cat((obs, actions), dim=-1)
+    lead = x.shape[:-1]
+    out = critic(x.reshape(-1, x.shape[-1]))  # [n, N, 1]
+    return out.reshape(out.shape[0], *lead)
+
+
+def bellman_target(rewards: torch.Tensor, terminated: torch.Tensor, gamma: float, next_value: torch.Tensor) -> torch.Tensor:
+    """r + gamma * (1 - terminated) * V(s'): no bootstrap where the episode terminated (a time
+    limit is not a termination: those rows bootstrap like any other)."""
+    return rewards + gamma * (1.0 - terminated.to(rewards.dtype)) * next_value
+
+
+def soft_update(target_params: list[torch.Tensor], params: list[torch.Tensor], tau: float) -> None:
+    """Polyak averaging, target <- (1 - tau) * target + tau * online, as one foreach call."""
+    with torch.no_grad():
+        torch._foreach_lerp_(target_params, params, tau)
+
+
+def set_requires_grad(params: list[torch.Tensor], flag: bool) -> None:
+    """Module.requires_grad_ walks the module tree on every call; the list is enough."""
+    for p in params:
+        p.requires_grad_(flag)
+
+
+def check_box_spaces(algo: str, observation_space, action_space) -> None:
+    """Vector observations and bounded continuous actions, as these agents need."""
+    if not isinstance(action_space, spaces.Box):
+        raise ValueError(f"{algo} needs a continuous (Box) action space, got {action_space}")
+    if not (np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))):
+        raise ValueError(f"{algo} squashes actions into the action space's bounds, which must be finite, got {action_space}")
+    if not isinstance(observation_space, spaces.Box):
+        raise ValueError(f"{algo} needs a Box (vector) observation space, got {observation_space}")
+
+
+class UnitActions:
+    """The affine map from a Box's bounds to [-1, 1], for storing the env's actions in the
+    range the policy learns in (and, through `scale` and `bias`, back)."""
+
+    def __init__(self, action_space: spaces.Box):
+        scale = (action_space.high - action_space.low).astype(np.float64).reshape(-1) / 2.0
+        self.scale = np.where(scale > 0, scale, 1.0)
+        self.bias = (action_space.high + action_space.low).astype(np.float64).reshape(-1) / 2.0
+
+    def store(self, buffer: ReplayBuffer, batch: Transitions) -> None:
+        """Add `batch` to `buffer` with its actions mapped to [-1, 1]. (Plain ufuncs and one
+        `add_rows`: this runs once per env step, with caches cold from the update.)"""
+        n = batch.rewards.size  # steps * num_envs rows
+        actions = (batch.actions.reshape(n, -1) - self.bias) / self.scale
+        np.maximum(actions, -1.0, out=actions)
+        np.minimum(actions, 1.0, out=actions)
+        buffer.add_rows(batch.obs.reshape(n, -1), actions, batch.rewards.reshape(n),
+                        batch.next_obs.reshape(n, -1), batch.terminated.reshape(n), batch.truncated.reshape(n))
+
+    def buffer_state(self, buffer: ReplayBuffer) -> dict:
+        """The buffer's state with the map beside it: a dataset made from a checkpoint
+        (rlforge dataset create --from-run) gives the env's actions back with it."""
+        return {**buffer.state_dict(), "action_scale": self.scale.copy(), "action_bias": self.bias.copy()}
+
+
+def buffer_seed() -> int:
+    """A replay buffer's sampling seed derived from torch's seed (the engine seeds torch, NumPy
+    and random before building the agent) without drawing from any global stream."""
+    return int(np.random.default_rng(torch.initial_seed()).integers(2**31))
+
+
+def entropy_temperature(config, act_dim: int, device: torch.device) -> tuple[torch.Tensor, float]:
+    """The log-temperature (a leaf tensor, trainable where `config.auto_temperature`) and the
+    entropy it aims for (`config.target_entropy`, or -dim(A) where null)."""
+    initial = math.log(config.temperature) if config.temperature > 0 else float("-inf")
+    log_temperature = torch.tensor(initial, dtype=torch.float32, device=device, requires_grad=config.auto_temperature)
+    target = float(config.target_entropy) if config.target_entropy is not None else -float(act_dim)
+    return log_temperature, target
+
+
+def actor_and_temperature_step(loss: torch.Tensor, mean_log_prob: torch.Tensor, log_temperature: torch.Tensor,
+                               target_entropy: float, actor_optimizer: torch.optim.Optimizer,
+                               temperature_optimizer: torch.optim.Optimizer | None) -> torch.Tensor | None:
+    """One step of the actor on `loss` and, where the temperature is tuned, of the log-temperature
+    on -log(alpha) * (mean log pi + target entropy), through one backward pass. Returns the
+    temperature's loss (None where it is fixed)."""
+    temperature_loss = None
+    if temperature_optimizer is not None:
+        temperature_loss = -log_temperature * (mean_log_prob.detach() + target_entropy)
+        loss = loss + temperature_loss
+        temperature_optimizer.zero_grad(set_to_none=True)
+    actor_optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    actor_optimizer.step()
+    if temperature_optimizer is not None:
+        temperature_optimizer.step()
+        temperature_loss = temperature_loss.detach()
+    return temperature_loss
+
+
+def off_policy_basics(agent, algo: str) -> None:
+    """What these agents set up alike from `agent.config` and its spaces: the spaces checked;
+    obs_dim and act_dim; random_steps; one engine step per update; the matmul precision of the
+    updates; the replay buffer (actions stored in [-1, 1]) and the map to it; step counters."""
+    cfg = agent.config
+    check_box_spaces(algo, agent.observation_space, agent.action_space)
+    agent.obs_dim = int(np.prod(agent.observation_space.shape))
+    agent.act_dim = int(np.prod(agent.action_space.shape))
+    agent.random_steps = cfg.random_steps
+    agent.steps_per_iteration = 1
+    # "medium" (faster where exact, see rlforge.precision) for wide layers and large batches
+    agent.update_matmul_precision = precision_for_layers(cfg.batch_size, [*cfg.actor_hidden, *cfg.critic_hidden])
+    agent.buffer = ReplayBuffer(cfg.buffer_size, (agent.obs_dim,), (agent.act_dim,), seed=buffer_seed(), device=agent.device)
+    agent.unit_actions = UnitActions(agent.action_space)
+    agent.critic_updates = 0
+    agent.actor_updates = 0
+
+
+def critic_steps(update_critic, buffer: ReplayBuffer, batch_size: int, steps: int,
+                 after_each=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """`steps` critic steps, each on a fresh batch: `update_critic(batch) -> (loss, mean Q)`, then
+    `after_each(batch)` (a delayed actor step). Returns the mean loss and mean Q, as tensors
+    (turned into floats only where a metric row is due)."""
+    loss_sum = q_sum = None
+    for _ in range(steps):
+        batch = buffer.sample(batch_size)
+        loss, q_mean = update_critic(batch)
+        loss_sum = loss if loss_sum is None else loss_sum + loss
+        q_sum = q_mean if q_sum is None else q_sum + q_mean
+        if after_each is not None:
+            after_each(batch)
+    return loss_sum / steps, q_sum / steps
+
+
+def as_floats(metrics: dict[str, torch.Tensor]) -> dict[str, float]:
+    """Tensor metrics as floats in one conversion (one device sync on a GPU)."""
+    return dict(zip(metrics, torch.stack(list(metrics.values())).tolist()))
