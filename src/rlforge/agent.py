@@ -76,6 +76,14 @@ class Policy(nn.Module, ABC):
     def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
         """Actions for `obs` ([num_envs, *obs_shape]). Must run under torch.inference_mode."""
 
+    def export_module(self) -> nn.Module | None:
+        """Optional, for `rlforge export`: a module mapping a float32 observation batch
+        [B, *obs_shape] to the actions `act(obs, deterministic=True)` gives (observation
+        normalisation and action rescaling inside; int64 indices for Discrete actions). A copy
+        independent of the policy, made of what torch.jit.trace and torch.onnx.export record
+        (rlforge.export.blocks). None, the default: the policy cannot be exported (a planner)."""
+        return None
+
 
 class Agent(ABC):
     """What an algorithm plugin provides. Built by the engine from

@@ -3,25 +3,12 @@
 The kit trains on Pendulum-v1 (the small env of the `box` kind). rlforge ships no Pendulum
 expert, so the test writes one (a CS285-format pickle with random weights: the kit checks the
 contracts, not learning), records a dataset with it through `rlforge collect`'s code, and
-passes both to the kit as config overrides. Tiny settings give several iterations (and so
-several DAgger relabellings) within the kit's 300 steps.
+passes both to the kit as config overrides (the `pendulum_files` fixture, in conftest.py).
+Tiny settings give several iterations (and so several DAgger relabellings) within the kit's
+300 steps.
 """
 
 import pytest
-
-from rlforge_imitation.commands import rollouts
-from rlforge_imitation.datasets import save_dataset
-from rlforge_imitation.experts import load_expert
-
-
-@pytest.fixture
-def pendulum_files(tmp_path, pendulum_expert):
-    from gymnasium import spaces
-    import numpy as np
-
-    expert = load_expert(str(pendulum_expert), None, spaces.Box(-2.0, 2.0, (1,), np.float32))
-    data = save_dataset(rollouts(expert, "Pendulum-v1", 2, seed=0), tmp_path / "pendulum.npz")
-    return {"dataset": str(data), "hidden": [16], "collect_steps": 50, "train_steps": 10, "train_batch_size": 32}
 
 
 def test_bc_conforms(rlforge_check, pendulum_files):

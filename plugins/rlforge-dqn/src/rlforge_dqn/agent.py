@@ -148,6 +148,12 @@ class EpsilonGreedyPolicy(Policy):
             return random_actions
         return np.where(explore, random_actions, self.greedy(obs))
 
+    def export_module(self) -> nn.Module:
+        """The greedy action (`rlforge export`); the Q-network flattens or scales frames itself."""
+        from rlforge.export.blocks import greedy
+
+        return greedy(self.q, flatten=False)
+
 
 # ----------------------------------------------------------------------------- agent
 

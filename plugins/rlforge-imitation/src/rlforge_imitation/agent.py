@@ -62,6 +62,14 @@ class BCPolicy(Policy):
             actions = self.mixer(obs, actions)
         return actions.reshape(n, *self.action_shape)
 
+    def export_module(self) -> torch.nn.Module:
+        """The mean action of standardised observations, clipped into the bounds (`rlforge export`)."""
+        from rlforge.export import blocks
+
+        return torch.nn.Sequential(torch.nn.Flatten(), blocks.Standardize(self.obs_mean, self.obs_std),
+                                   blocks.frozen(self.net), blocks.Clip(self.action_low, self.action_high),
+                                   blocks.ActionShape(self.action_shape))
+
 
 def bc_loss(policy: BCPolicy, obs: torch.Tensor, actions: torch.Tensor, kind: str) -> torch.Tensor:
     mean = policy.mean(obs)

@@ -79,3 +79,9 @@ class ActorPolicy(Policy):
             explore = np.random.random_sample(n) < self.epsilon
             actions = np.where(explore, np.random.randint(0, self.num_actions, size=n), actions).astype(np.int64)
         return actions
+
+    def export_module(self) -> nn.Module:
+        """The most likely action (`rlforge export`)."""
+        from rlforge.export.blocks import greedy
+
+        return greedy(self.net)

@@ -114,6 +114,12 @@ class EpsilonGreedyPolicy(Policy):
             return random_actions
         return np.where(explore, random_actions, greedy_actions(self.explore_q, obs))
 
+    def export_module(self) -> nn.Module:
+        """The greedy action in `q` (`rlforge export`)."""
+        from rlforge.export.blocks import greedy
+
+        return greedy(self.q)
+
 
 # ----------------------------------------------------------------------------- critic
 

@@ -236,6 +236,19 @@ class PGPolicy(Policy):
             actions = torch.clamp(actions, self.action_low, self.action_high)
             return actions.cpu().numpy().astype(self.action_dtype, copy=False).reshape(n, *self.action_shape)
 
+    def export_module(self) -> nn.Module:
+        """The deterministic action (`rlforge export`): normalised observations through the net,
+        then its argmax or its mean clipped into the bounds."""
+        from rlforge.export import blocks
+
+        layers: list[nn.Module] = [nn.Flatten()]
+        if self.obs_rms is not None:  # RunningMeanStd.normalize in float32, eps 1e-8
+            std = torch.sqrt(self.obs_rms.var.float() + 1e-8)
+            layers.append(blocks.Standardize(self.obs_rms.mean.float(), std, self.obs_clip))
+        if self.discrete:
+            return nn.Sequential(*layers, blocks.greedy(self.net, self.action_start, flatten=False))
+        return nn.Sequential(*layers, blocks.frozen(self.net), blocks.Clip(self.action_low, self.action_high),
+                             blocks.ActionShape(self.action_shape))
 
     def _act_in_numpy(self, obs: np.ndarray, deterministic: bool) -> np.ndarray:
         """`act` through the NumPy pass; random draws come from NumPy's global generator (seeded

@@ -157,6 +157,16 @@ class SACPolicy(Policy):
         np.minimum(actions, high, out=actions)
         return actions.reshape(n, *self.action_shape)
 
+    def export_module(self) -> torch.nn.Module:
+        """tanh of the mean, rescaled to the bounds and clipped (`rlforge export`). Whatever `net`
+        holds in front (BC-SAC's observation normalisation, CrossQ's batch renormalisation with
+        its running statistics) is exported as it acts."""
+        from rlforge.export import blocks
+
+        return torch.nn.Sequential(torch.nn.Flatten(), blocks.frozen(self.net), blocks.FirstHalf(), torch.nn.Tanh(),
+                                   blocks.ToBounds(self.action_scale, self.action_bias),
+                                   blocks.Clip(self.action_low, self.action_high), blocks.ActionShape(self.action_shape))
+
 
 # ----------------------------------------------------------------------------- agent
 

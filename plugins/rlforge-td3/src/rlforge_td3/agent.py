@@ -91,6 +91,14 @@ class TD3Policy(Policy):
             unit = np.clip(unit + self.exploration_noise * torch.randn(unit.shape).numpy(), -1.0, 1.0)
         return (unit * self._np_scale + self._np_bias).astype(np.float32).reshape(n, *self.action_shape)
 
+    def export_module(self) -> torch.nn.Module:
+        """mu(obs) rescaled to the bounds, without exploration noise (`rlforge export`)."""
+        from rlforge.export import blocks
+
+        return torch.nn.Sequential(torch.nn.Flatten(), blocks.frozen(self.net), torch.nn.Tanh(),
+                                   blocks.ToBounds(self.action_scale, self.action_bias),
+                                   blocks.ActionShape(self.action_shape))
+
 
 # ----------------------------------------------------------------------------- agent
 
