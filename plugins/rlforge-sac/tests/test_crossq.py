@@ -94,10 +94,10 @@ def test_the_actor_steps_every_policy_delay_critic_steps_and_acting_leaves_stati
         assert torch.equal(value, state[key]), key
 
 
-def test_defaults_are_the_papers():
+def test_defaults_are_the_papers_but_the_critics_width():
     cfg = CrossQConfig()
     assert (cfg.actor_lr, cfg.critic_lr, cfg.adam_beta1, cfg.policy_delay) == (1e-3, 1e-3, 0.5, 3)
-    assert cfg.critic_hidden == [2048, 2048] and cfg.actor_hidden == [256, 256]
+    assert cfg.actor_hidden == [256, 256] and cfg.critic_hidden == [256, 256]  # the paper: 2048 (see crossq_config)
     assert (cfg.bn_momentum, cfg.bn_warmup_steps, cfg.bn_r_max, cfg.bn_d_max) == (0.99, 100_000, 3.0, 5.0)
     agent = CrossQAgent(CrossQConfig(**SMALL), OBS_SPACE, ACT_SPACE)
     assert agent.critic_optimizer.param_groups[0]["betas"] == (0.5, 0.999)

@@ -11,6 +11,9 @@
                probability beta_i = beta * beta_decay^(i-1) (i counts collecting iterations),
                drawn from a generator seeded by (run seed, iteration, observations), so acting
                changes no agent state and runs repeat under a seed; evaluation never mixes.
+               The labels take the form of the expert data's actions (`labels`): the CS285 data
+               hold the expert's raw action, beyond the env's bounds for 44% of Hopper's; labels
+               clipped to the bounds next to them made DAgger unstable there (issue 20).
 """
 
 from __future__ import annotations
@@ -166,6 +169,17 @@ class DAggerAgent(BCAgent):
         self.last_gap = None
         self.mix_seed = int(torch.initial_seed()) % 2**63
         self.policy.mixer = self._mix
+        self.action_low, self.action_high = action_space.low.reshape(-1), action_space.high.reshape(-1)
+        self.raw_labels = self._wants_raw_labels(config.labels)
+
+    def _wants_raw_labels(self, labels: str) -> bool:
+        """Raw labels where the expert data's actions are raw. The two forms disagree wherever the
+        expert saturates, and a mix of them gives the learner contradictory targets."""
+        if labels != "auto":
+            return labels == "raw"
+        tolerance = 1e-5
+        outside = (self.data_actions < self.action_low - tolerance) | (self.data_actions > self.action_high + tolerance)
+        return bool(outside.any())
 
     def beta(self) -> float:
         """Probability of the expert's action in the batch being collected now."""
@@ -190,16 +204,24 @@ class DAggerAgent(BCAgent):
         return np.random.default_rng([self.mix_seed, self.observed, digest])
 
     def expert_actions(self, obs: np.ndarray) -> np.ndarray:
+        """What the expert does in the env: its action clipped to the bounds."""
         return np.asarray(self.expert.act(obs, deterministic=True), dtype=np.float32).reshape(len(obs), -1)
+
+    def expert_labels(self, obs: np.ndarray) -> np.ndarray:
+        """What the learner is taught: the expert's raw action or the clipped one (see `labels`).
+        Experts without a raw action (rlforge runs: SAC squashes into the bounds) give their action."""
+        if self.raw_labels and hasattr(self.expert, "mean_action"):
+            return np.asarray(self.expert.mean_action(obs), dtype=np.float32).reshape(len(obs), -1)
+        return self.expert_actions(obs)
 
     def observe(self, batch: Transitions) -> None:
         self.observed += 1
         if self.observed == 1:
             return  # iteration 0 of DAgger trains on the expert data alone
         obs = batch.flat().obs.reshape(len(batch), -1).astype(np.float32)
-        labels = self.expert_actions(obs)
+        labels = self.expert_labels(obs)
         taken = batch.flat().actions.reshape(len(batch), -1)
-        self.last_gap = float(np.mean((taken - labels) ** 2))
+        self.last_gap = float(np.mean((taken - np.clip(labels, self.action_low, self.action_high)) ** 2))
         self.add(obs, labels)
 
     def add(self, obs: np.ndarray, labels: np.ndarray) -> None:
