@@ -120,3 +120,39 @@ def test_bc_learns_the_dataset(files):
     assert last < 0.2 * first
     obs = np.load(data_path)["obs"]
     assert np.mean((agent.policy.act(obs, deterministic=True) - expert.act(obs)) ** 2) < 0.2 * first
+
+
+@pytest.fixture
+def saturating_files(tmp_path):
+    """An expert whose raw actions often lie outside ACT's bounds [-2, 2], and two datasets of its
+    actions on the same observations: raw (as the CS285 expert data) and clipped (as `rlforge collect`)."""
+    rng = np.random.default_rng(7)
+    data = cs285_expert(rng, obs_dim=3, act_dim=1, hidden=(16, 16))
+    data["GaussianPolicy"]["out"]["AffineLayer"]["W"] *= 6.0
+    expert_path = tmp_path / "expert.pkl"
+    expert_path.write_bytes(pickle.dumps(data))
+    expert = load_cs285(expert_path, ACT)
+    obs = rng.normal(size=(50, 3)).astype(np.float32)
+    ends = np.zeros(50, dtype=bool)
+    ends[24::25] = True
+    paths = {}
+    for form, actions in (("raw", expert.mean_action(obs)), ("clipped", expert.act(obs))):
+        paths[form] = str(save_dataset(Dataset(obs, actions, np.zeros(50, np.float32), obs, np.zeros(50, bool), ends,
+                                               {"env": "test"}), tmp_path / f"{form}.npz"))
+    return str(expert_path), paths, expert
+
+
+@pytest.mark.parametrize("form", ["raw", "clipped"])
+def test_labels_take_the_form_of_the_expert_datas_actions(saturating_files, form):
+    expert_path, datasets, expert = saturating_files
+    obs = np.random.default_rng(8).normal(size=(200, 3)).astype(np.float32)
+    raw = expert.mean_action(obs)
+    assert (np.abs(raw) > 2.0).mean() > 0.2  # the expert saturates often
+    torch.manual_seed(1)
+    agent = DAggerAgent(DAggerConfig(dataset=datasets[form], expert=expert_path, hidden=[8]), OBS, ACT)
+    np.testing.assert_allclose(agent.expert_labels(obs), raw if form == "raw" else expert.act(obs), atol=1e-5)
+    np.testing.assert_allclose(agent.expert_actions(obs), expert.act(obs), atol=1e-6)  # acting is always clipped
+    for labels in ("raw", "clipped"):  # an explicit choice overrides the data's form
+        torch.manual_seed(1)
+        agent = DAggerAgent(DAggerConfig(dataset=datasets[form], expert=expert_path, hidden=[8], labels=labels), OBS, ACT)
+        assert agent.raw_labels == (labels == "raw")

@@ -59,6 +59,10 @@ class DAggerConfig(BCConfig):
                                     "beta_i = beta * decay^(i-1))")
     max_data: int = option(1_000_000, "capacity of the aggregated dataset (expert data + relabelled steps); "
                                       "the oldest relabelled steps go first")
+    labels: Literal["auto", "raw", "clipped"] = option(
+        "auto", "the expert's labels for the visited observations: raw (its action before clipping to the env's "
+                "bounds, as in the CS285 expert data), clipped, or auto (raw when the expert data hold actions "
+                "outside the bounds, else clipped): labels must agree with the expert data's actions")
 
     def __post_init__(self):
         super().__post_init__()
