@@ -56,6 +56,8 @@ class RunConfig:
     save_dataset_as: str = option(
         "", "for agents that keep what they collect (rnd): also publish the run's dataset under this Minari id "
             "(namespace/name-vN) in MINARI_DATASETS_PATH, replacing an earlier one of that id")
+    track: list[str] = option([], "experiment trackers this run logs to (installed tracker plugins, e.g. mlflow, "
+                                  "wandb; rlforge train --track NAME)")
     matmul_precision: Literal["auto", "highest", "high", "medium"] = option(
         "auto", "float32 matrix products in the agent's updates (torch.set_float32_matmul_precision); auto: "
                 "what the algorithm asks for (SAC family: medium) on CPUs that keep float32 accuracy at it, else highest")
@@ -69,6 +71,7 @@ class RunConfig:
         for name in ("eval_every", "video_every", "checkpoint_every", "keep_checkpoints", "torch_threads"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+        self.track = list(dict.fromkeys(self.track))  # --track mlflow --track mlflow logs once
         reserved = sorted(RESERVED_ENV_KWARGS & set(self.env_kwargs))
         if reserved:
             how = "use the max_episode_steps key" if reserved[0] == "max_episode_steps" else "rlforge sets it where it renders"

@@ -89,6 +89,7 @@ class Engine:
     def train(self, run: Run, logger: MetricsLogger) -> Outcome:
         cfg = self.config.run
         self.hooks.on_train_start(run=run, agent=self.agent, config=self.config)
+        logger.listener = lambda metrics, step: self.hooks.on_log(run=run, step=step, metrics=metrics)
         previous_handlers = self._catch_stop_signals(run)
         self._window = (time.perf_counter(), run.step)  # for steps/s between metric rows
         try:

@@ -26,6 +26,13 @@ def register_envs(register):
 
 
 @hookspec
+def register_trackers(register):
+    """Add experiment trackers: call `register(TrackerSpec(...))` once for each. A run logs to
+    the trackers its `track` config key names (`rlforge train --track NAME`); the tracker itself
+    works through the lifecycle hooks (rlforge.tracking.TrackerPlugin does the common part)."""
+
+
+@hookspec
 def register_commands(cli):
     """Add commands to the `rlforge` click group: `@cli.command()` or `cli.add_command(...)`."""
 
@@ -38,6 +45,12 @@ def on_train_start(run, agent, config):
 @hookspec
 def on_iteration_end(run, metrics):
     """One engine iteration finished. `metrics` maps tag -> value for this iteration."""
+
+
+@hookspec
+def on_log(run, step, metrics):
+    """Scalars were logged at env step `step`: `metrics` maps TensorBoard tag -> value, exactly
+    what went to TensorBoard and metrics.csv (metric rows, episode statistics, evaluations)."""
 
 
 @hookspec

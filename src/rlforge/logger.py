@@ -28,6 +28,7 @@ class MetricsLogger:
         self._csv = csv.writer(self._csv_handle)
         if new_file:
             self._csv.writerow(CSV_HEADER)
+        self.listener = None  # called with (metrics, step) after each write: the engine's on_log hook
         self._writer = None
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
@@ -36,14 +37,17 @@ class MetricsLogger:
             self._writer = SummaryWriter(log_dir=str(self.run_dir), purge_step=purge)
 
     def scalar(self, tag: str, value: float, step: int) -> None:
-        value = float(value)
-        self._csv.writerow([step, f"{time.time():.3f}", tag, repr(value) if math.isfinite(value) else str(value)])
-        if self._writer is not None:
-            self._writer.add_scalar(tag, value, step)
+        self.scalars({tag: value}, step)
 
     def scalars(self, metrics: dict, step: int) -> None:
+        metrics = {tag: float(value) for tag, value in metrics.items()}
+        wall_time = f"{time.time():.3f}"
         for tag, value in metrics.items():
-            self.scalar(tag, value, step)
+            self._csv.writerow([step, wall_time, tag, repr(value) if math.isfinite(value) else str(value)])
+            if self._writer is not None:
+                self._writer.add_scalar(tag, value, step)
+        if self.listener is not None:
+            self.listener(metrics, step)
 
     def video(self, tag: str, frames, step: int, fps: int = 30) -> None:
         """An episode's frames (uint8 [T, H, W, 3]) as an animated image in TensorBoard."""

@@ -18,11 +18,11 @@ import pluggy
 
 from rlforge import __version__, builtin, hookspecs
 from rlforge.errors import PluginError
-from rlforge.registry import AlgorithmSpec, EnvSpec, PluginInfo, Registry
+from rlforge.registry import AlgorithmSpec, EnvSpec, PluginInfo, Registry, TrackerSpec
 
 ENTRY_POINT_GROUP = "rlforge"
 BUILTIN_NAME = "builtin"
-REGISTRATION_HOOKS = ("register_algorithms", "register_envs")
+REGISTRATION_HOOKS = ("register_algorithms", "register_envs", "register_trackers")
 
 
 # What a plugin's code may raise at import or registration, including what would otherwise
@@ -92,21 +92,23 @@ class PluginHost:
         """Call this plugin's registration hooks; keep its specs only if all succeed."""
         algorithms: list[AlgorithmSpec] = []
         envs: list[EnvSpec] = []
-        for hook_name, collected in zip(REGISTRATION_HOOKS, (algorithms, envs)):
+        trackers: list[TrackerSpec] = []
+        for hook_name, collected in zip(REGISTRATION_HOOKS, (algorithms, envs, trackers)):
             function = getattr(module, hook_name, None)
             if function is not None:
                 function(register=collected.append)
-        for spec in algorithms + envs:
+        for spec in algorithms + envs + trackers:
             spec.plugin, spec.version = info.distribution, info.version
-        for spec in algorithms:
-            if not isinstance(spec, AlgorithmSpec):
-                raise PluginError(f"register_algorithms got {spec!r}, not an AlgorithmSpec")
-        for spec in envs:
-            if not isinstance(spec, EnvSpec):
-                raise PluginError(f"register_envs got {spec!r}, not an EnvSpec")
+        for hook_name, specs, kind in zip(REGISTRATION_HOOKS, (algorithms, envs, trackers),
+                                          (AlgorithmSpec, EnvSpec, TrackerSpec)):
+            for spec in specs:
+                if not isinstance(spec, kind):
+                    article = "an" if kind.__name__[0] in "AEIOU" else "a"
+                    raise PluginError(f"{hook_name} got {spec!r}, not {article} {kind.__name__}")
         # all or nothing: a plugin whose names clash keeps none (the first to claim a name keeps it)
         for table, specs, kind, key in ((self.registry.algorithms, algorithms, "algorithm", "name"),
-                                        (self.registry.envs, envs, "env", "id")):
+                                        (self.registry.envs, envs, "env", "id"),
+                                        (self.registry.trackers, trackers, "tracker", "name")):
             names = [getattr(spec, key) for spec in specs]
             for name in names:
                 if name in table:
@@ -119,6 +121,8 @@ class PluginHost:
             self.registry.add_algorithm(spec)
         for spec in envs:
             self.registry.add_env(spec)
+        for spec in trackers:
+            self.registry.add_tracker(spec)
 
     def _record_failure(self, name: str, info: PluginInfo, exc: BaseException) -> None:
         if _strict():

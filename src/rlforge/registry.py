@@ -91,6 +91,16 @@ class EnvSpec:
 
 
 @dataclass
+class TrackerSpec:
+    """An experiment tracker a plugin adds; a run uses it when its `track` key names it."""
+
+    name: str
+    summary: str = ""
+    plugin: str = ""
+    version: str = ""
+
+
+@dataclass
 class PluginInfo:
     """One loaded (or failed) plugin, for `rlforge plugins`."""
 
@@ -117,6 +127,7 @@ class Registry:
     def __init__(self):
         self.algorithms: dict[str, AlgorithmSpec] = {}
         self.envs: dict[str, EnvSpec] = {}
+        self.trackers: dict[str, TrackerSpec] = {}
         self.plugins: list[PluginInfo] = []
 
     def add_algorithm(self, spec: AlgorithmSpec) -> None:
@@ -124,6 +135,17 @@ class Registry:
 
     def add_env(self, spec: EnvSpec) -> None:
         _add_unique(self.envs, spec.id, spec, "env")
+
+    def add_tracker(self, spec: TrackerSpec) -> None:
+        _add_unique(self.trackers, spec.name, spec, "tracker")
+
+    def check_trackers(self, names) -> None:
+        """Raise a one-line error for a name no installed tracker plugin registered."""
+        for name in names:
+            if name not in self.trackers:
+                known = ", ".join(sorted(self.trackers)) or "none installed"
+                raise RLForgeError(f"unknown tracker {name!r}{did_you_mean(name, self.trackers)}; installed: {known} "
+                                   "(the bundled ones: plugins/rlforge-mlflow, plugins/rlforge-wandb)")
 
     def algorithm(self, name: str) -> AlgorithmSpec:
         try:

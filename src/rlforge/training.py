@@ -46,6 +46,7 @@ def prepare(algo, env, config_file, set_pairs, shortcuts: dict, saved_config: tu
     registry.check_env(env)
     options = {k: v for k, v in shortcuts.items() if v is not None}
     resolved = cfgmod.resolve(spec, env, file_values, cfgmod.parse_overrides(set_pairs), config_path, options)
+    registry.check_trackers(resolved.run.track)
     env_spec = registry.envs.get(env)
     _, action_space = env_spaces(env, env_spec, resolved.run.env_kwargs)
     kind = space_kind(action_space)

@@ -25,11 +25,14 @@ import click
 @click.option("--keep-checkpoints", type=int, metavar="K", help="Keep the newest K periodic checkpoints (default 3).")
 @click.option("--video-every", type=int, metavar="N",
               help="Record a deterministic evaluation episode every N env steps to RUN_DIR/videos/ and TensorBoard.")
+@click.option("--track", multiple=True, metavar="NAME",
+              help="Log the run to this experiment tracker too (a tracker plugin: mlflow, wandb); repeatable "
+                   "(same as --set 'track=[NAME, ...]').")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False), metavar="RUN_DIR",
               help="Continue RUN_DIR from its latest checkpoint (same directory, counters and curves); "
                    "with --steps, train a finished run further.")
 def train(algo, env, config_file, set_pairs, seed, seeds, steps, num_envs, device, run_dir, checkpoint_every,
-          keep_checkpoints, video_every, resume_dir):
+          keep_checkpoints, video_every, track, resume_dir):
     """Train an algorithm on an environment.
 
     The config starts from the algorithm's defaults, then the preset configs/<algo>/<env>.yaml
@@ -52,12 +55,14 @@ def train(algo, env, config_file, set_pairs, seed, seeds, steps, num_envs, devic
         others = [name for name, value in (("--algo", algo), ("--env", env), ("--config", config_file),
                   ("--set", set_pairs), ("--seed", seed), ("--num-envs", num_envs), ("--device", device),
                   ("--run-dir", run_dir), ("--checkpoint-every", checkpoint_every),
-                  ("--keep-checkpoints", keep_checkpoints), ("--video-every", video_every)) if value]
+                  ("--keep-checkpoints", keep_checkpoints), ("--video-every", video_every), ("--track", track))
+                  if value]
         if others:
             raise RLForgeError(f"--resume continues a run with its saved config; drop {', '.join(others)}")
         sys.exit(training.resume(resume_dir, steps))
     shortcuts = {"seed": seed, "total_steps": steps, "num_envs": num_envs, "device": device,
-                 "checkpoint_every": checkpoint_every, "keep_checkpoints": keep_checkpoints, "video_every": video_every}
+                 "checkpoint_every": checkpoint_every, "keep_checkpoints": keep_checkpoints, "video_every": video_every,
+                 "track": list(track) or None}
     if seeds:
         if seed is not None or run_dir or resume_dir:
             raise RLForgeError("--seeds picks the seeds and run directories itself; drop --seed / --run-dir")
