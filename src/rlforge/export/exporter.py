@@ -118,7 +118,7 @@ def _write_checked(out: Path, data: bytes, obs, expected, fmt: str, algo: str) -
     temporary = out.parent / f".{out.name}.tmp-{os.getpid()}"
     try:
         temporary.write_bytes(data)
-        actions = Runner(temporary)(obs)
+        actions = Runner(temporary, fmt)(obs)
         problem = disagreement(expected, actions)
         if problem:
             raise RLForgeError(f"the exported {fmt} file does not act as {algo}'s policy ({problem} on "

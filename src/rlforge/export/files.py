@@ -95,7 +95,10 @@ def _quiet():
 
 
 def detect_format(path: Path) -> str:
-    """"torchscript" for a zip archive, else "onnx" (whose reader then says if it is not one)."""
+    """The format the suffix says (.onnx, .pt, .ts); for another name, "torchscript" for a zip
+    archive, else "onnx" (whose reader then says if it is not one)."""
+    if Path(path).suffix.lower() in SUFFIXES:
+        return SUFFIXES[Path(path).suffix.lower()]
     with open(path, "rb") as handle:
         return "torchscript" if handle.read(4) == ZIP_MAGIC else "onnx"
 
@@ -104,9 +107,9 @@ class Runner:
     """An exported file, ready to act: `runner(obs)` maps a NumPy observation batch to NumPy
     actions; `metadata` is what rlforge stored beside the graph."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, fmt: str | None = None):
         self.path = Path(path)
-        self.format = detect_format(self.path)
+        self.format = fmt or detect_format(self.path)
         try:
             if self.format == "onnx":
                 self._run, self.metadata = _open_onnx(self.path)
