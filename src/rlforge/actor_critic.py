@@ -16,6 +16,7 @@ from gymnasium import spaces
 
 from rlforge.agent import Transitions
 from rlforge.buffers import ReplayBuffer
+from rlforge.nn import load_optimizer_state, optimizer_state
 from rlforge.precision import precision_for_layers
 
 
@@ -152,3 +153,45 @@ def critic_steps(update_critic, buffer: ReplayBuffer, batch_size: int, steps: in
 def as_floats(metrics: dict[str, torch.Tensor]) -> dict[str, float]:
     """Tensor metrics as floats in one conversion (one device sync on a GPU)."""
     return dict(zip(metrics, torch.stack(list(metrics.values())).tolist()))
+
+
+def critic_step(optimizer: torch.optim.Optimizer, per_critic: torch.Tensor, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimiser step of the critics on the sum of their own losses (`per_critic`
+    [n_critics]: each critic gets the gradient of its own MSE); returns the mean loss and the
+    mean of `q`, detached."""
+    optimizer.zero_grad(set_to_none=True)
+    per_critic.sum().backward()
+    optimizer.step()
+    return per_critic.detach().mean(), q.detach().mean()
+
+
+def entropy_agent_state(agent) -> dict:
+    """What SAC and CrossQ keep alike for a resume: actor and critic (their normalisation
+    statistics included), the log-temperature, the three optimisers, the replay buffer with its
+    action map, and the step counters."""
+    temperature = agent.temperature_optimizer
+    return {
+        "actor": agent.policy.state_dict(),
+        "critic": agent.critic.state_dict(),
+        "log_temperature": agent.log_temperature.detach().clone(),
+        "optimizers": {"actor": optimizer_state(agent.actor_optimizer), "critic": optimizer_state(agent.critic_optimizer),
+                       "temperature": optimizer_state(temperature) if temperature is not None else None},
+        "buffer": agent.unit_actions.buffer_state(agent.buffer),  # actions in [-1, 1], with the map back
+        "counters": {"critic_updates": agent.critic_updates, "actor_updates": agent.actor_updates},
+    }
+
+
+def load_entropy_agent_state(agent, state: dict) -> None:
+    """Restore what `entropy_agent_state` returned."""
+    agent.policy.load_state_dict(state["actor"])
+    agent.critic.load_state_dict(state["critic"])
+    with torch.no_grad():
+        agent.log_temperature.copy_(torch.as_tensor(state["log_temperature"]))
+    optimizers = state["optimizers"]
+    load_optimizer_state(agent.actor_optimizer, optimizers["actor"])
+    load_optimizer_state(agent.critic_optimizer, optimizers["critic"])
+    if agent.temperature_optimizer is not None and optimizers.get("temperature") is not None:
+        load_optimizer_state(agent.temperature_optimizer, optimizers["temperature"])
+    agent.buffer.load_state_dict(state["buffer"])
+    agent.critic_updates = int(state["counters"]["critic_updates"])
+    agent.actor_updates = int(state["counters"]["actor_updates"])

@@ -17,12 +17,12 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from rlforge.actor_critic import (actor_and_temperature_step, bellman_target, entropy_temperature, off_policy_basics,
-                                  q_values, set_requires_grad, soft_update)
+from rlforge.actor_critic import (actor_and_temperature_step, bellman_target, critic_step, entropy_agent_state,
+                                  entropy_temperature, load_entropy_agent_state, off_policy_basics, q_values,
+                                  set_requires_grad, soft_update)
 from rlforge.agent import Agent, Policy, Progress, Transitions
 from rlforge.mlp_passes import NumpyMLP, plain_mlp
-from rlforge.nn import (SquashedNormal, ensemble_mlp, load_optimizer_state, make_adam, maybe_compile, mlp,
-                        optimizer_state, resolve_device, squashed_log_prob)
+from rlforge.nn import SquashedNormal, ensemble_mlp, make_adam, maybe_compile, mlp, resolve_device, squashed_log_prob
 
 # ----------------------------------------------------------------------------- math
 
@@ -233,13 +233,10 @@ class SACAgent(Agent):
         return dict(zip(names, torch.stack(values).tolist()))
 
     def _update_critic(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        per_critic, q = self._critic_losses(batch)
-        self.critic_optimizer.zero_grad(set_to_none=True)
-        per_critic.sum().backward()  # each critic gets the gradient of its own MSE
-        self.critic_optimizer.step()
+        loss, q_mean = critic_step(self.critic_optimizer, *self._critic_losses(batch))
         self.critic_updates += 1
         self._update_target()
-        return per_critic.detach().mean(), q.detach().mean()
+        return loss, q_mean
 
     def _critic_loss_math(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Each critic's MSE to the soft Bellman target [n_critics], and the Q-values [n_critics, B]."""
@@ -304,31 +301,8 @@ class SACAgent(Agent):
     # ------------------------------------------------------------------ resume
 
     def state_dict(self) -> dict:
-        return {
-            "actor": self.policy.state_dict(),
-            "critic": self.critic.state_dict(),
-            "target_critic": self.target_critic.state_dict(),
-            "log_temperature": self.log_temperature.detach().clone(),
-            "optimizers": {
-                "actor": optimizer_state(self.actor_optimizer),
-                "critic": optimizer_state(self.critic_optimizer),
-                "temperature": optimizer_state(self.temperature_optimizer) if self.temperature_optimizer else None,
-            },
-            "buffer": self.unit_actions.buffer_state(self.buffer),  # actions in [-1, 1], with the map back
-            "counters": {"critic_updates": self.critic_updates, "actor_updates": self.actor_updates},
-        }
+        return {**entropy_agent_state(self), "target_critic": self.target_critic.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
-        self.policy.load_state_dict(state["actor"])
-        self.critic.load_state_dict(state["critic"])
+        load_entropy_agent_state(self, state)
         self.target_critic.load_state_dict(state["target_critic"])
-        with torch.no_grad():
-            self.log_temperature.copy_(torch.as_tensor(state["log_temperature"]))
-        optimizers = state["optimizers"]
-        load_optimizer_state(self.actor_optimizer, optimizers["actor"])
-        load_optimizer_state(self.critic_optimizer, optimizers["critic"])
-        if self.temperature_optimizer is not None and optimizers.get("temperature") is not None:
-            load_optimizer_state(self.temperature_optimizer, optimizers["temperature"])
-        self.buffer.load_state_dict(state["buffer"])
-        self.critic_updates = int(state["counters"]["critic_updates"])
-        self.actor_updates = int(state["counters"]["actor_updates"])

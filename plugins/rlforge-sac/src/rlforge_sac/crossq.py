@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import torch
 
-from rlforge.actor_critic import (actor_and_temperature_step, as_floats, bellman_target, critic_steps,
-                                  entropy_temperature, off_policy_basics, q_values, set_requires_grad)
+from rlforge.actor_critic import (actor_and_temperature_step, as_floats, bellman_target, critic_step, critic_steps,
+                                  entropy_agent_state, entropy_temperature, load_entropy_agent_state,
+                                  off_policy_basics, q_values, set_requires_grad)
 from rlforge.agent import Agent, Progress, Transitions
 from rlforge.batch_renorm import renorm_layers, renorm_mlp, updating_statistics
-from rlforge.nn import load_optimizer_state, make_adam, optimizer_state, resolve_device
+from rlforge.nn import make_adam, resolve_device
 from rlforge_sac.agent import SACPolicy
 
 
@@ -106,12 +107,9 @@ class CrossQAgent(Agent):
         return (q - target).pow(2).mean(-1), q
 
     def _update_critic(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        per_critic, q = self.critic_losses(batch)
-        self.critic_optimizer.zero_grad(set_to_none=True)
-        per_critic.sum().backward()  # each critic gets the gradient of its own MSE
-        self.critic_optimizer.step()
+        loss, q_mean = critic_step(self.critic_optimizer, *self.critic_losses(batch))
         self.critic_updates += 1
-        return per_critic.detach().mean(), q.detach().mean()
+        return loss, q_mean
 
     def _update_actor(self, obs: torch.Tensor) -> dict[str, torch.Tensor]:
         alpha = self.log_temperature.detach().exp()
@@ -134,31 +132,9 @@ class CrossQAgent(Agent):
 
     def state_dict(self) -> dict:
         # the normalisation layers' running statistics and step counts are buffers of actor and critic
-        return {
-            "actor": self.policy.state_dict(),
-            "critic": self.critic.state_dict(),
-            "log_temperature": self.log_temperature.detach().clone(),
-            "optimizers": {
-                "actor": optimizer_state(self.actor_optimizer),
-                "critic": optimizer_state(self.critic_optimizer),
-                "temperature": optimizer_state(self.temperature_optimizer) if self.temperature_optimizer else None,
-            },
-            "buffer": self.unit_actions.buffer_state(self.buffer),
-            "counters": {"critic_updates": self.critic_updates, "actor_updates": self.actor_updates},
-            "last_actor_metrics": {name: value.clone() for name, value in self._actor_metrics.items()},
-        }
+        return {**entropy_agent_state(self),
+                "last_actor_metrics": {name: value.clone() for name, value in self._actor_metrics.items()}}
 
     def load_state_dict(self, state: dict) -> None:
-        self.policy.load_state_dict(state["actor"])
-        self.critic.load_state_dict(state["critic"])
-        with torch.no_grad():
-            self.log_temperature.copy_(torch.as_tensor(state["log_temperature"]))
-        optimizers = state["optimizers"]
-        load_optimizer_state(self.actor_optimizer, optimizers["actor"])
-        load_optimizer_state(self.critic_optimizer, optimizers["critic"])
-        if self.temperature_optimizer is not None and optimizers.get("temperature") is not None:
-            load_optimizer_state(self.temperature_optimizer, optimizers["temperature"])
-        self.buffer.load_state_dict(state["buffer"])
-        self.critic_updates = int(state["counters"]["critic_updates"])
-        self.actor_updates = int(state["counters"]["actor_updates"])
+        load_entropy_agent_state(self, state)
         self._actor_metrics = {name: torch.as_tensor(value) for name, value in state["last_actor_metrics"].items()}

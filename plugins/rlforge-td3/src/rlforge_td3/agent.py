@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from rlforge.actor_critic import (as_floats, bellman_target, critic_steps, off_policy_basics, q_values,
+from rlforge.actor_critic import (as_floats, bellman_target, critic_step, critic_steps, off_policy_basics, q_values,
                                   set_requires_grad, soft_update)
 from rlforge.agent import Agent, Policy, Progress, Transitions
 from rlforge.mlp_passes import NumpyMLP, plain_mlp
@@ -166,12 +166,9 @@ class TD3Agent(Agent):
     def _update_critic(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         target = self.critic_target(batch)
         q = q_values(self.critic, batch["obs"], batch["actions"])  # [n_critics, B]
-        per_critic = (q - target).pow(2).mean(-1)
-        self.critic_optimizer.zero_grad(set_to_none=True)
-        per_critic.sum().backward()  # each critic gets the gradient of its own MSE
-        self.critic_optimizer.step()
+        loss, q_mean = critic_step(self.critic_optimizer, (q - target).pow(2).mean(-1), q)
         self.critic_updates += 1
-        return per_critic.detach().mean(), q.detach().mean()
+        return loss, q_mean
 
     def _update_actor(self, obs: torch.Tensor) -> torch.Tensor:
         """Deterministic policy gradient through the first critic (TD3's Q1)."""
