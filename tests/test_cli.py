@@ -128,3 +128,18 @@ def test_the_progress_bar_shows_the_speed_of_a_run_shorter_than_log_every(tmp_pa
     bar = [line for line in (result.stdout + result.stderr).splitlines() if "steps/s" in line][-1]
     rate = bar.split("steps/s")[0].split()[-1]
     assert float(rate.replace(",", "")) > 0, bar
+
+
+@pytest.mark.parametrize("target, ends_at", [(0.0, 1000), (1e9, 3000)])
+def test_stop_at_return_ends_the_run_at_the_first_evaluation_that_reaches_it(tmp_path, toy_plugin, target, ends_at):
+    """Random CartPole episodes return 10-60: a target of 0 is reached at the first evaluation
+    (step 1000), one of 1e9 never, and the run trains all of total_steps."""
+    result = train(tmp_path, toy_plugin, "--algo", "toy", "--env", "CartPole-v1", "--steps", "3000", "--run-dir", "r",
+                   "--set", "eval_every=1000", "--set", "eval_episodes=3", "--set", f"stop_at_return={target}")
+    assert result.returncode == 0, result.stderr
+    meta = json.loads((tmp_path / "r" / "meta.json").read_text())
+    assert meta["status"] == "finished" and meta["step"] == ends_at
+    assert meta.get("reached_return_at") == (ends_at if target == 0.0 else None)
+    evaluated = [int(row["step"]) for row in csv.DictReader(open(tmp_path / "r" / "metrics.csv"))
+                 if row["tag"] == "eval/return_mean"]
+    assert evaluated == list(range(1000, ends_at + 1, 1000))  # no second evaluation at the stopping step

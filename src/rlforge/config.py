@@ -47,6 +47,9 @@ class RunConfig:
     eval_every: int = option(10_000, "environment steps between evaluations (0: only at the end)")
     eval_episodes: int = option(10, "episodes per evaluation")
     eval_deterministic: bool = option(True, "evaluate the policy's deterministic action")
+    stop_at_return: float | None = option(
+        None, "end the run (finished) at the first periodic evaluation whose mean return reaches this value "
+              "(null: train for all of total_steps)")
     video_every: int = option(0, "environment steps between recorded evaluation episodes in videos/ and TensorBoard (0: none)")
     log_every: int = option(1_000, "environment steps between metric rows in TensorBoard and metrics.csv")
     checkpoint_every: int = option(0, "environment steps between checkpoints (0: only at the end)")

@@ -50,6 +50,7 @@ class Outcome:
     status: str  # "finished" or "stopped"
     signal: int | None = None
     last_eval: EvalResult | None = None
+    reached_return_at: int | None = None  # set when stop_at_return ended the run early
 
     @property
     def exit_code(self) -> int:
@@ -82,6 +83,7 @@ class Engine:
         self.next_video = run_cfg.video_every or 1 << 62
         self.last_train_return: float | None = None
         self.last_eval: EvalResult | None = None
+        self.reached_return_at: int | None = None  # the step whose evaluation reached stop_at_return
         self._latest_metrics: dict[str, float] = {}  # the agent's newest value of each metric, logged every log_every
 
     # ------------------------------------------------------------------ the loop
@@ -100,7 +102,7 @@ class Engine:
                     # an evaluation a stop signal interrupted before the checkpoint: run it now
                     if self._evaluate(run, logger, bar):
                         self.next_eval = _next_multiple(run.step, cfg.eval_every)
-                while run.step < cfg.total_steps and self._stop_signal is None:
+                while run.step < cfg.total_steps and self._stop_signal is None and self.reached_return_at is None:
                     metrics = self.iterate(run)
                     self._log_episodes(run, logger)
                     self._periodic_work(run, logger, bar, task, metrics)
@@ -109,7 +111,7 @@ class Engine:
                         last_refresh = now
                         bar.update(task, completed=run.step, returns=self._returns_text(), **self._live_sps(run, now))
                 last_sps = self._live_sps(run, time.perf_counter())  # before the final evaluation's time
-                if self._stop_signal is None:
+                if self._stop_signal is None and self.reached_return_at is None:  # else just evaluated
                     self._evaluate(run, logger, bar)
                 bar.update(task, completed=run.step, returns=self._returns_text(), **last_sps)
             stop = self._stop_signal
@@ -121,7 +123,7 @@ class Engine:
             self._write_collected_dataset(run)
         finally:
             self._restore_signals(previous_handlers)
-        return Outcome("finished" if stop is None else "stopped", stop, self.last_eval)
+        return Outcome("finished" if stop is None else "stopped", stop, self.last_eval, self.reached_return_at)
 
     def _periodic_work(self, run: Run, logger: MetricsLogger, bar, task, metrics: dict) -> None:
         """After each iteration: metric rows, hooks, evaluation, video and checkpoint when due."""
@@ -145,6 +147,8 @@ class Engine:
         if run.step >= self.next_eval and run.step < cfg.total_steps:  # the final one comes after the loop
             if self._evaluate(run, logger, bar):  # an interrupted one stays due: it runs on resume
                 self.next_eval = _next_multiple(run.step, cfg.eval_every)
+                if cfg.stop_at_return is not None and self.last_eval.summary["return_mean"] >= cfg.stop_at_return:
+                    self.reached_return_at = run.step
         if run.step >= self.next_video:
             self.record_video(run, logger)
             self.next_video = _next_multiple(run.step, cfg.video_every)

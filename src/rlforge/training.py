@@ -176,7 +176,8 @@ def _train_and_record(engine, run, logger) -> int:
         logger.close()
         engine.close()
     last = outcome.last_eval.summary if outcome.last_eval else run.meta.get("last_eval")
-    run.save_meta(status=outcome.status, last_eval=last)
+    reached = {"reached_return_at": outcome.reached_return_at} if outcome.reached_return_at is not None else {}
+    run.save_meta(status=outcome.status, last_eval=last, **reached)
     hooks.on_train_end(run=run, status=outcome.status)
     report(run, outcome)
     return outcome.exit_code
@@ -198,6 +199,8 @@ def report(run, outcome) -> None:
                       f"  rlforge train --resume {run.path}")
         return
     line = f"[green]finished[/] {run.step:,} steps"
+    if outcome.reached_return_at is not None:
+        line += " (an evaluation reached stop_at_return)"
     if outcome.last_eval:
         s = outcome.last_eval.summary
         line += f"; final eval return {s['return_mean']:.1f} ± {s['return_std']:.1f}"
