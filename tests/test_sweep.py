@@ -212,3 +212,15 @@ def test_dry_run_lists_readable_trial_folders_and_samples_are_reproducible(tmp_p
     assert lines[0].endswith("/s1") and lines[1].endswith("/s2")
     assert run_cli(["sweep", str(sweep_file), "--dry-run"], cwd=tmp_path, env=env).stdout == first.stdout
     assert not (tmp_path / "sweeps").exists()
+
+
+def test_an_engine_key_missing_from_an_older_run_counts_as_its_default():
+    """Runs made before env_kwargs existed group with newer runs of the same setting."""
+    from rlforge.sweeps.results import RunData, group_by_setting
+
+    def run(seed, **config):
+        return RunData(Path(f"s{seed}"), {"algo": "cql", "env": "E", "seed": seed, "lr": 0.1, **config}, seed, "finished")
+
+    old, new, other = run(1), run(2, env_kwargs={}), run(3, env_kwargs={"dense_reward": True})
+    groups = group_by_setting([old, new, other])
+    assert [[r.seed for r in runs] for runs in groups.values()] == [[1, 2], [3]]

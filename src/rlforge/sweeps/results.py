@@ -90,13 +90,28 @@ def read_metrics(csv_path: Path, tags: set[str] | None = None) -> dict:
     return dict(points)
 
 
+def run_config_defaults() -> dict:
+    """The engine's keys with their defaults: a run made before a key existed ran with it."""
+    import dataclasses
+
+    from rlforge.config import RunConfig
+
+    return dataclasses.asdict(RunConfig())
+
+
 def group_by_setting(runs: list[RunData]) -> dict[str, list[RunData]]:
-    """label -> the runs (seeds) of that setting, in first-seen order."""
+    """label -> the runs (seeds) of that setting, in first-seen order. An engine key missing from
+    an older run's config counts as its default, so upgrading rlforge does not split a setting."""
     keys = [k for k in dict.fromkeys(["algo", "env", *(k for r in runs for k in r.config)]) if k not in NOT_SETTINGS]
-    varying = [k for k in keys if len({json.dumps(r.config.get(k), sort_keys=True) for r in runs}) > 1]
+    defaults = run_config_defaults()
+
+    def value(run: RunData, key: str):
+        return run.config[key] if key in run.config else defaults.get(key)
+
+    varying = [k for k in keys if len({json.dumps(value(r, k), sort_keys=True) for r in runs}) > 1]
     groups: dict[str, list[RunData]] = {}
     for run in runs:
-        parts = [format_value(run.config.get(k)) if k in ("algo", "env") else f"{k}={format_value(run.config.get(k))}"
+        parts = [format_value(value(run, k)) if k in ("algo", "env") else f"{k}={format_value(value(run, k))}"
                  for k in varying]
         name = ",".join(parts) or f"{run.config.get('algo')} {run.config.get('env')}"
         groups.setdefault(name, []).append(run)
