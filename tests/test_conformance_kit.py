@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import cli_env, write_distribution
+from cli_helpers import cli_env, run_cli, write_distribution
 from rlforge.testing import ConformanceError, Report, check_plugin
 
 # A small but real learner: a linear softmax policy trained by Adam on one-step rewards, with a
@@ -32,6 +32,7 @@ LINEAR_ALGORITHM = {
             register(spec("forgetful", "ForgetfulAgent", "saves the optimiser but does not load it"))
             register(spec("unseeded", "UnseededAgent", "draws from an unseeded generator"))
             register(spec("grady", "GradyAgent", "acts with autograd on"))
+            register(spec("crashy", "CrashyAgent", "its update raises"))
     ''',
     "linear_algo.config": '''
         from dataclasses import dataclass
@@ -120,6 +121,10 @@ LINEAR_ALGORITHM = {
                 super().__init__(*args, **kwargs)
                 self.policy = GradyPolicy(self.observation_space.shape[0], int(self.action_space.n))
                 self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.config.lr)
+
+        class CrashyAgent(LinearAgent):
+            def update(self, progress):
+                raise RuntimeError("no learning today")
     ''',
 }
 
@@ -203,7 +208,27 @@ def test_a_checkpoint_without_the_optimizer_state_is_caught(installed):
     assert result.status == "failed"
     assert result.reason == ("state_dict() leaves out the state of optimiser agent.optimizer (exp_avg of parameter 0 "
                              "is not among the saved tensors); a resumed run would restart it from zero")
-    assert report.result("trains[CartPole-v1]").status == "passed"
+    # the training run it needs was made, but only the checks asked for (and registration) are reported
+    assert statuses(report) == {"registers_without_torch": "passed", "checkpoint_round_trip[CartPole-v1]": "failed"}
+
+
+def test_only_runs_the_named_checks_plus_registration(installed):
+    report = check("linear", checks=["resume_continues_run", "refuses"])
+    assert statuses(report) == {"registers_without_torch": "passed", "resume_continues_run[CartPole-v1]": "passed",
+                                "refuses[box]": "passed"}
+
+
+def test_a_failed_run_that_a_named_check_needs_fails_that_check(installed):
+    report = check("crashy", checks=["checkpoint_round_trip", "same_seed"])
+    assert statuses(report) == {"registers_without_torch": "passed", "checkpoint_round_trip[CartPole-v1]": "failed",
+                                "same_seed_same_metrics[CartPole-v1]": "failed"}
+    for failure in report.failures:  # the reason names the plugin's line
+        assert failure.reason.startswith("the training run it needs failed: RuntimeError: no learning today (at ")
+        assert "linear_algo/agent.py:" in failure.reason and failure.reason.endswith(" in update)")
+    # named, the run is a check of its own, and what depends on it is skipped
+    report = check("crashy", checks=["trains", "checkpoint_round_trip"])
+    assert statuses(report) == {"registers_without_torch": "passed", "trains[CartPole-v1]": "failed",
+                                "checkpoint_round_trip[CartPole-v1]": "skipped"}
 
 
 def test_a_load_that_ignores_the_optimizer_state_is_caught(installed):
@@ -246,6 +271,16 @@ def test_failures_raise_one_error_listing_each(installed):
         check_plugin("lossy", steps=200, checks=["checkpoint_round_trip"])
     message = str(caught.value)
     assert isinstance(caught.value, AssertionError)
-    assert message.splitlines()[0] == "rlforge conformance of 'lossy' (rlforge-linear 0.1.0): 1 of 3 checks failed"
+    assert message.splitlines()[0] == "rlforge conformance of 'lossy' (rlforge-linear 0.1.0): 1 of 2 checks failed"
     assert "FAIL checkpoint_round_trip[CartPole-v1]: state_dict() leaves out" in message
-    assert caught.value.report.result("trains[CartPole-v1]").status == "passed"
+    assert caught.value.report.result("registers_without_torch").status == "passed"
+
+
+def test_the_command_prints_the_report_alone(plugins_path):
+    """`rlforge plugin check`: the runs draw no progress bars or evaluation lines around the report."""
+    result = run_cli(["plugin", "check", "linear", "--steps", "200", "--only", "trains"], env=cli_env(plugins_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "rlforge conformance of 'linear' (rlforge-linear 0.1.0): all 2 checks passed"
+    assert [line.split(" (")[0] for line in lines[1:]] == ["  ok   registers_without_torch", "  ok   trains[CartPole-v1]"]
+    assert "steps/s" not in result.stderr and "eval" not in result.stderr

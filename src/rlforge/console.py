@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 console = Console(stderr=True)  # progress, logs and errors
 out = Console()  # results a user may pipe: tables and listings
+
+
+@contextmanager
+def silenced():
+    """Nothing on the progress console inside the block: no progress bars, no evaluation
+    lines (the conformance kit's runs, whose report is what the user reads)."""
+    previous = console.quiet
+    console.quiet = True
+    try:
+        yield
+    finally:
+        console.quiet = previous
 
 
 def progress_bar(description: str) -> Progress:

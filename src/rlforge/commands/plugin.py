@@ -48,7 +48,8 @@ def new(name, directory):
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the runs.")
 @click.option("--set", "-s", "set_pairs", multiple=True, metavar="KEY=VALUE",
               help="Config override applied over the kit's small settings; repeatable.")
-@click.option("--only", multiple=True, metavar="CHECK", help="Run only checks whose name starts with this; repeatable.")
+@click.option("--only", multiple=True, metavar="CHECK",
+              help="Run only the checks whose name starts with this (and registration); repeatable.")
 @click.option("--keep", type=click.Path(file_okay=False), help="Keep the runs in this folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def check(algo, envs, steps, seed, set_pairs, only, keep, as_json):
