@@ -134,6 +134,15 @@ def off_policy_basics(agent, algo: str) -> None:
     agent.actor_updates = 0
 
 
+def critic_steps_due(agent, progress) -> int:
+    """How many critic steps this engine step makes: none before `learning_starts` (or with an
+    empty buffer), else one per env step collected times `updates_per_step`."""
+    cfg = agent.config
+    if progress.step < cfg.learning_starts or len(agent.buffer) == 0:
+        return 0
+    return agent.steps_per_iteration * agent.num_envs * cfg.updates_per_step
+
+
 def critic_steps(update_critic, buffer: ReplayBuffer, batch_size: int, steps: int,
                  after_each=None) -> tuple[torch.Tensor, torch.Tensor]:
     """`steps` critic steps, each on a fresh batch: `update_critic(batch) -> (loss, mean Q)`, then

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from rlforge.actor_critic import (actor_and_temperature_step, bellman_target, critic_step, entropy_agent_state,
-                                  entropy_temperature, load_entropy_agent_state, off_policy_basics, q_values,
+from rlforge.actor_critic import (actor_and_temperature_step, as_floats, bellman_target, critic_step, critic_steps,
+                                  critic_steps_due, entropy_agent_state, entropy_temperature, load_entropy_agent_state, off_policy_basics, q_values,
                                   set_requires_grad, soft_update)
 from rlforge.agent import Agent, Policy, Progress, Transitions
 from rlforge.mlp_passes import NumpyMLP, plain_mlp
@@ -209,28 +209,25 @@ class SACAgent(Agent):
     # ------------------------------------------------------------------ learning
 
     def update(self, progress: Progress) -> dict[str, float]:
-        cfg = self.config
-        if progress.step < cfg.learning_starts or len(self.buffer) == 0:
+        steps = critic_steps_due(self, progress)
+        if steps == 0:
             return {}
-        critic_sum = q_sum = None
-        n_critic = 0
-        for _ in range(self.steps_per_iteration * self.num_envs):
-            for _ in range(cfg.updates_per_step):
-                batch = self.buffer.sample(cfg.batch_size)
-                loss, q_mean = self._update_critic(batch)
-                critic_sum = loss if critic_sum is None else critic_sum + loss
-                q_sum = q_mean if q_sum is None else q_sum + q_mean
-                n_critic += 1
-            actor_loss, entropy, temperature_loss = self._update_actor(batch["obs"])
+        critic_loss, q_mean = critic_steps(self._update_critic, self.buffer, self.config.batch_size, steps,
+                                           self._actor_step_after_critics)
         if not progress.metrics_due:  # the losses stay tensors: no float conversion (a GPU sync)
             return {}
-
-        names = ["losses/critic", "charts/q_mean", "losses/actor", "charts/entropy", "charts/temperature"]
-        values = [critic_sum / n_critic, q_sum / n_critic, actor_loss, entropy, self.log_temperature.detach().exp()]
+        actor_loss, entropy, temperature_loss = self._actor_losses_last
+        metrics = {"losses/critic": critic_loss, "charts/q_mean": q_mean, "losses/actor": actor_loss,
+                   "charts/entropy": entropy, "charts/temperature": self.log_temperature.detach().exp()}
         if temperature_loss is not None:
-            names.append("losses/temperature")
-            values.append(temperature_loss)
-        return dict(zip(names, torch.stack(values).tolist()))
+            metrics["losses/temperature"] = temperature_loss
+        return as_floats(metrics)
+
+    def _actor_step_after_critics(self, batch: dict[str, torch.Tensor]) -> None:
+        """One actor (and temperature) step per env step: after its `updates_per_step` critic steps,
+        on the last critic batch's observations."""
+        if self.critic_updates % self.config.updates_per_step == 0:
+            self._actor_losses_last = self._update_actor(batch["obs"])
 
     def _update_critic(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         loss, q_mean = critic_step(self.critic_optimizer, *self._critic_losses(batch))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 
 from rlforge.actor_critic import (actor_and_temperature_step, as_floats, bellman_target, critic_step, critic_steps,
-                                  entropy_agent_state, entropy_temperature, load_entropy_agent_state,
+                                  critic_steps_due, entropy_agent_state, entropy_temperature, load_entropy_agent_state,
                                   off_policy_basics, q_values, set_requires_grad)
 from rlforge.agent import Agent, Progress, Transitions
 from rlforge.batch_renorm import renorm_layers, renorm_mlp, updating_statistics
@@ -76,11 +76,10 @@ class CrossQAgent(Agent):
     # ------------------------------------------------------------------ learning
 
     def update(self, progress: Progress) -> dict[str, float]:
-        cfg = self.config
-        if progress.step < cfg.learning_starts or len(self.buffer) == 0:
+        steps = critic_steps_due(self, progress)
+        if steps == 0:
             return {}
-        steps = self.steps_per_iteration * self.num_envs * cfg.updates_per_step
-        critic_loss, q_mean = critic_steps(self._update_critic, self.buffer, cfg.batch_size, steps, self._delayed_step)
+        critic_loss, q_mean = critic_steps(self._update_critic, self.buffer, self.config.batch_size, steps, self._delayed_step)
         if not progress.metrics_due:  # the losses stay tensors: no float conversion (a GPU sync)
             return {}
         return as_floats({"losses/critic": critic_loss, "charts/q_mean": q_mean,

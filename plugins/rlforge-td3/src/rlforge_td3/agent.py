@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from rlforge.actor_critic import (as_floats, bellman_target, critic_step, critic_steps, off_policy_basics, q_values,
-                                  set_requires_grad, soft_update)
+from rlforge.actor_critic import (as_floats, bellman_target, critic_step, critic_steps, critic_steps_due,
+                                  off_policy_basics, q_values, set_requires_grad, soft_update)
 from rlforge.agent import Agent, Policy, Progress, Transitions
 from rlforge.mlp_passes import NumpyMLP, plain_mlp
 from rlforge.nn import ensemble_mlp, load_optimizer_state, make_adam, mlp, optimizer_state, resolve_device
@@ -136,11 +136,10 @@ class TD3Agent(Agent):
     # ------------------------------------------------------------------ learning
 
     def update(self, progress: Progress) -> dict[str, float]:
-        cfg = self.config
-        if progress.step < cfg.learning_starts or len(self.buffer) == 0:
+        steps = critic_steps_due(self, progress)
+        if steps == 0:
             return {}
-        steps = self.steps_per_iteration * self.num_envs * cfg.updates_per_step
-        critic_loss, q_mean = critic_steps(self._update_critic, self.buffer, cfg.batch_size, steps, self._delayed_step)
+        critic_loss, q_mean = critic_steps(self._update_critic, self.buffer, self.config.batch_size, steps, self._delayed_step)
         if not progress.metrics_due:  # the losses stay tensors: no float conversion (a GPU sync)
             return {}
         metrics = {"losses/critic": critic_loss, "charts/q_mean": q_mean}
