@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from rlforge.actor_critic import q_values
-from rlforge.agent import Progress, Transitions
+from rlforge.agent import Progress
 from rlforge.batch_renorm import BatchRenorm, renorm_layers, updating_statistics
+from rlforge.testing.transitions import random_transitions
 from rlforge_sac.crossq import CrossQAgent
 from rlforge_sac.crossq_config import CrossQConfig
 
@@ -25,13 +26,7 @@ PROGRESS = Progress(step=100, total_steps=1000, iteration=1)
 def make_agent(**overrides):
     torch.manual_seed(0)
     agent = CrossQAgent(CrossQConfig(**{**SMALL, **overrides}), OBS_SPACE, ACT_SPACE)
-    rng = np.random.default_rng(0)
-    shape = (64, 1)
-    agent.observe(Transitions(obs=rng.uniform(-1, 1, (*shape, 3)).astype(np.float32),
-                              actions=rng.uniform(-2, 2, (*shape, 1)).astype(np.float32),
-                              rewards=rng.normal(size=shape).astype(np.float32),
-                              next_obs=rng.uniform(-1, 1, (*shape, 3)).astype(np.float32),
-                              terminated=rng.random(shape) < 0.2, truncated=np.zeros(shape, dtype=bool)))
+    agent.observe(random_transitions(OBS_SPACE, ACT_SPACE, steps=64))
     return agent
 
 

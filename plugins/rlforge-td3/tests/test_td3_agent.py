@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from rlforge.actor_critic import q_values
-from rlforge.agent import Progress, Transitions
+from rlforge.agent import Progress
+from rlforge.testing.transitions import random_transitions
 from rlforge_td3.agent import TD3Agent
 from rlforge_td3.config import DDPGConfig, TD3Config
 
@@ -20,13 +21,7 @@ SMALL = dict(actor_hidden=[16, 16], critic_hidden=[16, 16], batch_size=8, buffer
 def make_agent(config_class=TD3Config, **overrides):
     torch.manual_seed(0)
     agent = TD3Agent(config_class(**{**SMALL, **overrides}), OBS_SPACE, ACT_SPACE)
-    rng = np.random.default_rng(0)
-    shape = (64, 1)
-    agent.observe(Transitions(obs=rng.uniform(-1, 1, (*shape, 3)).astype(np.float32),
-                              actions=rng.uniform(-2, 2, (*shape, 1)).astype(np.float32),
-                              rewards=rng.normal(size=shape).astype(np.float32),
-                              next_obs=rng.uniform(-1, 1, (*shape, 3)).astype(np.float32),
-                              terminated=rng.random(shape) < 0.2, truncated=np.zeros(shape, dtype=bool)))
+    agent.observe(random_transitions(OBS_SPACE, ACT_SPACE, steps=64))
     return agent
 
 
