@@ -1,37 +1,44 @@
-"""Speed next to Stable-Baselines3: rlforge and SB3 trained side by side, interleaved, with the
-same hyperparameters and thread count; median ratios printed and written as JSON.
+"""Speed next to Stable-Baselines3 and SBX (its JAX port): rlforge and its peers trained side by
+side, interleaved, with the same hyperparameters, thread count and cores; median ratios printed
+and written as JSON.
 
     python benchmarks/speed.py --algos sac,ppo,dqn --repeats 3 --threads 1 \
         --out benchmarks/results/speed_<date>.json
+    python benchmarks/speed.py --algos sac,td3 --sides rlforge,sb3,sbx --cpus 0   # one core each, pinned
+    python benchmarks/speed.py --algos crossq --set crossq.critic_hidden=[1024,1024]
     python benchmarks/speed.py --device cuda --algos sac     # GPU figures, where there is a GPU
     python benchmarks/speed.py --algos dqn --set dqn.train_freq=4 --steps dqn=10000
     python benchmarks/speed.py --algos ppo --repeats 5 --vary-seeds   # PPO time to solve over seeds 1-5
     python benchmarks/speed.py --algos sac --sb3-matmul-precision medium   # SB3 with rlforge's SAC precision
 
-  sac  HalfCheetah-v4: env steps/s after learning starts (batch 256, 2x256 networks, one
-       critic and one actor update per env step), then the deterministic evaluation return.
+  sac, td3, crossq  HalfCheetah-v4: env steps/s after learning starts (batch 256, one critic
+       update per env step; settings in speed_settings.py), then the deterministic evaluation
+       return. CrossQ's peer on the SB3 side is SB3-contrib's.
   ppo  CartPole-v1: wall time from the launch of the process to the first evaluation at or
        above 475, env steps/s (evaluation time left out), and the final evaluation return.
   dqn  CartPole-v1: env steps/s after learning starts (one gradient step per env step), then
        the deterministic evaluation return.
 
-Every run is a fresh subprocess (its own imports and thread settings); for each repeat the
-harness runs rlforge then SB3, so background load hits both alike. Ratios are rlforge / SB3
-of the medians. rlforge runs through its CLI (`rlforge train`, as a user would) and is timed
-from the wall times of its metrics.csv rows; SB3 runs `learn` with a callback that records
-the same moments. Hyperparameters are written once below (SETTINGS) and translated to both.
+Every run is a fresh subprocess (its own imports and thread settings), pinned to --cpus where
+given; for each repeat the harness runs every side in turn, so background load hits all alike.
+Each run's CPU time (user + system, from the OS) is recorded beside its wall time: a side that
+uses more than the cores it was given shows it. Ratios are rlforge / peer of the medians.
+rlforge runs through its CLI (`rlforge train`, as a user would) and is timed from the wall times
+of its metrics.csv rows; the peers run `learn` with a callback that records the same moments
+(speed_peers.py).
 
-SB3 is the `bench` extra (`pip install -e ".[bench]"`); `--sides rlforge` runs rlforge alone.
+SB3 and SB3-contrib are the `bench` extra, SBX the `sbx` extra; `--sides rlforge` runs rlforge alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import json
-import math
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -39,95 +46,78 @@ import tempfile
 import time
 from pathlib import Path
 
-EVAL_SEED = 1_000_003  # rlforge's evaluation seed offset (the run's seed + this), used by both sides
+from speed_peers import DISTRIBUTIONS, module_for
+from speed_settings import SETTINGS, TARGETS, TINY, rlforge_sets, total_steps
 
-# ----------------------------------------------------------------------------- settings, written once
+HERE = Path(__file__).resolve().parent
+PEERS = ("sb3", "sbx")
+EXTRAS = {"sb3": "bench", "sbx": "sbx"}
+PLUGINS = {"sac": "sac", "crossq": "sac", "td3": "td3", "dqn": "dqn", "ppo": "pg"}
 
-SETTINGS = {
-    "sac": {"env": "HalfCheetah-v4", "hidden": [256, 256], "batch_size": 256, "lr": 3e-4, "buffer_size": 1_000_000,
-            "gamma": 0.99, "tau": 0.005, "learning_starts": 5000, "updates_per_step": 1, "init_temperature": 1.0,
-            "steps": 3000, "eval_episodes": 5},
-    "dqn": {"env": "CartPole-v1", "hidden": [64, 64], "batch_size": 128, "lr": 1e-3, "buffer_size": 100_000,
-            "gamma": 0.99, "learning_starts": 1000, "train_freq": 1, "gradient_steps": 1, "max_grad_norm": 10.0,
-            "target_period": 1000, "epsilon_start": 1.0, "epsilon_end": 0.02, "epsilon_fraction": 0.1,
-            "steps": 20_000, "eval_episodes": 10},
-    "ppo": {"env": "CartPole-v1", "num_envs": 8, "n_steps": 32, "batch_size": 256, "epochs": 20, "lr": 1e-3,
-            "gamma": 0.98, "gae_lambda": 0.8, "clip": 0.2, "ent_coef": 0.0, "vf_coef": 0.5, "max_grad_norm": 0.5,
-            "hidden": [64, 64], "threshold": 475.0, "eval_every": 2048, "eval_episodes": 10, "steps": 51_200},
-}
-TINY = {"sac": {"learning_starts": 200, "steps": 200, "eval_episodes": 1, "buffer_size": 10_000},
-        "dqn": {"learning_starts": 200, "steps": 400, "eval_episodes": 1, "buffer_size": 10_000},
-        "ppo": {"steps": 1024, "eval_every": 512, "eval_episodes": 1}}
+# ----------------------------------------------------------------------------- one run, any side
 
 
-def rlforge_sets(algo: str, s: dict, threads: int, device: str) -> dict:
-    """SETTINGS[algo] as rlforge config keys."""
-    common = {"torch_threads": threads, "device": device, "seed": s.get("seed", 1)}
-    if algo == "sac":
-        return {**common, "actor_hidden": s["hidden"], "critic_hidden": s["hidden"], "activation": "relu",
-                "batch_size": s["batch_size"], "actor_lr": s["lr"], "critic_lr": s["lr"], "temperature_lr": s["lr"],
-                "buffer_size": s["buffer_size"], "gamma": s["gamma"], "tau": s["tau"], "target_update": "soft",
-                "random_steps": s["learning_starts"], "learning_starts": s["learning_starts"],
-                "updates_per_step": s["updates_per_step"], "num_critics": 2, "backup": "min",
-                "temperature": s["init_temperature"], "auto_temperature": True, "target_entropy": None,
-                "eval_every": 0, "eval_episodes": s["eval_episodes"], "log_every": _log_every(s)}
-    if algo == "dqn":
-        return {**common, "network": "mlp", "hidden": s["hidden"], "activation": "relu", "lr": s["lr"],
-                "lr_schedule": "constant", "batch_size": s["batch_size"], "buffer_size": s["buffer_size"],
-                "gamma": s["gamma"], "train_frequency": s["train_freq"],
-                "updates_per_step": s["gradient_steps"] / s["train_freq"], "loss": "huber",
-                "max_grad_norm": s["max_grad_norm"], "target_update": "hard", "target_period": s["target_period"],
-                "epsilon_start": s["epsilon_start"], "epsilon_end": s["epsilon_end"],
-                "epsilon_fraction": s["epsilon_fraction"], "learning_starts": s["learning_starts"],
-                "double_q": False, "dueling": False, "n_step": 1, "eval_every": 0,
-                "eval_episodes": s["eval_episodes"], "log_every": _log_every(s)}
-    return {**common, "num_envs": s["num_envs"], "n_steps": s["n_steps"],
-            "num_minibatches": s["num_envs"] * s["n_steps"] // s["batch_size"], "update_epochs": s["epochs"],
-            "lr": s["lr"], "anneal_lr": True, "gamma": s["gamma"], "gae_lambda": s["gae_lambda"],
-            "clip_coef": s["clip"], "clip_value_loss": False, "ent_coef": s["ent_coef"], "vf_coef": s["vf_coef"],
-            "max_grad_norm": s["max_grad_norm"], "hidden": s["hidden"], "activation": "tanh", "ortho_init": True,
-            "normalize_advantages": True, "normalize_obs": False, "normalize_reward": False,
-            "eval_every": s["eval_every"], "eval_episodes": s["eval_episodes"], "log_every": s["eval_every"]}
+def timed_subprocess(args: list[str], threads: int, cpus: list[int] | None, extra_env: dict | None = None):
+    """Run `args` with the thread limits (and pinned to `cpus` where given); returns the finished
+    process, its wall seconds and its CPU seconds (user + system, the process and its children)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    began = time.perf_counter()
+    done = subprocess.run(args, capture_output=True, text=True, env={**thread_env(threads), **(extra_env or {})},
+                          preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
+    wall = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return done, wall, cpu
 
 
-def _yaml(value) -> str:
-    """A --set value: YAML scalars (null, true, numbers, lists), strings bare."""
-    return value if isinstance(value, str) else json.dumps(value)
+def thread_env(threads: int) -> dict:
+    """The same intra-op thread limit for torch, BLAS and XLA (SBX's JAX)."""
+    return {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+            "OPENBLAS_NUM_THREADS": str(threads),
+            "XLA_FLAGS": f"--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={threads}"}
 
 
-def _log_every(s: dict) -> int:
-    """Metric rows land exactly on learning_starts and on the last step (the timing marks)."""
-    return math.gcd(s["learning_starts"], s["steps"], 1000)
-
-
-def _total(algo: str, s: dict) -> int:
-    return s["steps"] if algo == "ppo" else s["learning_starts"] + s["steps"]
-
-
-# ----------------------------------------------------------------------------- rlforge side
-
-
-def run_rlforge(algo: str, s: dict, threads: int, device: str, workdir: Path, index: int) -> dict:
+def run_rlforge(algo: str, s: dict, threads: int, device: str, workdir: Path, index: int,
+                cpus: list[int] | None) -> dict:
     run_dir = workdir / f"rlforge-{algo}-{index}"
-    total = _total(algo, s)
+    total = total_steps(algo, s)
     args = [sys.executable, "-m", "rlforge.cli", "train", "--algo", algo, "--env", s["env"], "--steps", str(total),
             "--run-dir", str(run_dir)]
     for key, value in rlforge_sets(algo, s, threads, device).items():
         args += ["--set", f"{key}={_yaml(value)}"]
-    plugin = {"sac": "sac", "dqn": "dqn", "ppo": "pg"}[algo]
     launched = time.time()
-    done = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                          env={**_thread_env(threads), "RLFORGE_LOAD_PLUGINS": plugin})
+    done, wall, cpu = timed_subprocess(args, threads, cpus, {"RLFORGE_LOAD_PLUGINS": PLUGINS[algo]})
     if done.returncode:
         raise RuntimeError(f"rlforge {algo} failed: {done.stderr.strip()[-2000:]}")
+    usage = {"wall_s": wall, "cpu_s": cpu}
     rows = list(csv.DictReader(open(run_dir / "metrics.csv")))
     times = {int(r["step"]): float(r["wall_time"]) for r in rows if r["tag"] == "charts/sps"}
     evals = [[int(r["step"]), float(r["value"]), float(r["wall_time"])] for r in rows if r["tag"] == "eval/return_mean"]
     if algo == "ppo":
         window = times[total] - times[s["eval_every"]]
-        return _ppo_summary(s, evals, launched, total, window, _rlforge_eval_seconds(rows, total))
+        return {**_ppo_summary(s, evals, launched, total, window, _rlforge_eval_seconds(rows, total)), **usage}
     starts = s["learning_starts"]
-    return {"sps": (total - starts) / (times[total] - times[starts]), "eval_return": evals[-1][1]}
+    return {"sps": (total - starts) / (times[total] - times[starts]), "eval_return": evals[-1][1], **usage}
+
+
+def run_peer(library: str, algo: str, s: dict, threads: int, device: str, matmul: str, cpus: list[int] | None) -> dict:
+    args = [sys.executable, str(HERE / "speed_peers.py"), "--library", library, "--algo", algo,
+            "--settings", json.dumps(s), "--threads", str(threads), "--device", device, "--matmul-precision", matmul]
+    launched = time.time()
+    done, wall, cpu = timed_subprocess(args, threads, cpus)
+    if done.returncode:
+        raise RuntimeError(f"{library} {algo} failed: {done.stderr.strip()[-2000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    usage = {"wall_s": wall, "cpu_s": cpu}
+    if algo == "ppo":
+        return {**_ppo_summary(s, result["evals"], launched, total_steps(algo, s), result["window"],
+                               result["eval_seconds"]), **usage}
+    return {**result, **usage}
+
+
+def _yaml(value) -> str:
+    """A --set value: YAML scalars (null, true, numbers, lists), strings bare."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _rlforge_eval_seconds(rows: list[dict], total: int) -> float:
@@ -147,111 +137,6 @@ def _ppo_summary(s: dict, evals: list, launched: float, total: int, window: floa
             "solved_at_step": solved[0] if solved else None,
             "sps": (total - s["eval_every"]) / max(window - eval_seconds, 1e-9),
             "eval_return": evals[-1][1] if evals else None}
-
-
-def _thread_env(threads: int) -> dict:
-    return {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-
-
-# ----------------------------------------------------------------------------- SB3 side (runs in a subprocess)
-
-
-def run_sb3(algo: str, s: dict, threads: int, device: str, matmul: str = "highest") -> dict:
-    launched = time.time()
-    done = subprocess.run([sys.executable, __file__, "--sb3-worker", algo, "--settings", json.dumps(s),
-                           "--threads", str(threads), "--device", device, "--sb3-matmul-precision", matmul],
-                          capture_output=True, text=True, env=_thread_env(threads))
-    if done.returncode:
-        raise RuntimeError(f"SB3 {algo} failed: {done.stderr.strip()[-2000:]}")
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    if algo == "ppo":
-        return _ppo_summary(s, result["evals"], launched, _total(algo, s), result["window"], result["eval_seconds"])
-    return result
-
-
-def sb3_worker(algo: str, s: dict, threads: int, device: str, matmul: str) -> None:
-    import gymnasium as gym
-    import numpy as np
-    import torch
-
-    torch.set_num_threads(threads)
-    torch.set_float32_matmul_precision(matmul)  # "highest" (torch's default) unless asked otherwise
-    import stable_baselines3 as sb3
-    from stable_baselines3.common.callbacks import BaseCallback
-
-    seed = s.get("seed", 1)
-
-    def evaluate(model, episodes: int) -> float:
-        env = gym.make(s["env"])
-        returns = []
-        for episode in range(episodes):
-            obs, _ = env.reset(seed=seed + EVAL_SEED + episode)
-            done, total = False, 0.0
-            while not done:
-                action, _ = model.predict(obs, deterministic=True)
-                obs, reward, terminated, truncated, _ = env.step(action)
-                total += float(reward)
-                done = terminated or truncated
-            returns.append(total)
-        return float(np.mean(returns))
-
-    class Clock(BaseCallback):
-        """perf_counter at learning_starts and at the end; for PPO the periodic evaluations."""
-
-        def __init__(self):
-            super().__init__()
-            self.marks, self.evals, self.eval_seconds = {}, [], 0.0
-            self.next_eval = s.get("eval_every", 1 << 62)
-
-        def _on_step(self):
-            if self.num_timesteps == s.get("learning_starts") or (algo == "ppo" and "start" not in self.marks
-                                                                  and self.num_timesteps >= s["eval_every"]):
-                self.marks["start"] = time.perf_counter()
-            if algo == "ppo" and self.num_timesteps >= self.next_eval:
-                self.next_eval += s["eval_every"]
-                began = time.perf_counter()
-                self.evals.append([self.num_timesteps, evaluate(self.model, s["eval_episodes"]), time.time()])
-                self.eval_seconds += time.perf_counter() - began
-            return True
-
-        def _on_training_end(self):
-            self.marks["end"] = time.perf_counter()
-
-    total = _total(algo, s)
-    seed = s.get("seed", 1)
-    net = {"net_arch": list(s["hidden"])}
-    if algo == "sac":
-        model = sb3.SAC("MlpPolicy", s["env"], learning_rate=s["lr"], buffer_size=s["buffer_size"],
-                        learning_starts=s["learning_starts"], batch_size=s["batch_size"], tau=s["tau"],
-                        gamma=s["gamma"], train_freq=1, gradient_steps=s["updates_per_step"],
-                        ent_coef=f"auto_{s['init_temperature']}", target_entropy="auto", policy_kwargs=net,
-                        seed=seed, device=device, verbose=0)
-    elif algo == "dqn":
-        model = sb3.DQN("MlpPolicy", s["env"], learning_rate=s["lr"], buffer_size=s["buffer_size"],
-                        learning_starts=s["learning_starts"], batch_size=s["batch_size"], tau=1.0, gamma=s["gamma"],
-                        train_freq=s["train_freq"], gradient_steps=s["gradient_steps"],
-                        target_update_interval=s["target_period"], exploration_fraction=s["epsilon_fraction"],
-                        exploration_initial_eps=s["epsilon_start"], exploration_final_eps=s["epsilon_end"],
-                        max_grad_norm=s["max_grad_norm"], policy_kwargs=net, seed=seed, device=device, verbose=0)
-    else:
-        from stable_baselines3.common.env_util import make_vec_env
-
-        env = make_vec_env(s["env"], n_envs=s["num_envs"], seed=seed)
-        lr = s["lr"]
-        model = sb3.PPO("MlpPolicy", env, n_steps=s["n_steps"], batch_size=s["batch_size"], n_epochs=s["epochs"],
-                        learning_rate=lambda fraction: fraction * lr, gamma=s["gamma"], gae_lambda=s["gae_lambda"],
-                        clip_range=s["clip"], ent_coef=s["ent_coef"], vf_coef=s["vf_coef"],
-                        max_grad_norm=s["max_grad_norm"], policy_kwargs=net, seed=seed, device=device, verbose=0)
-    clock = Clock()
-    model.learn(total_timesteps=total, callback=clock)
-    if algo == "ppo":
-        out = {"evals": clock.evals, "eval_seconds": clock.eval_seconds,
-               "window": clock.marks["end"] - clock.marks["start"]}
-    else:
-        sps = (total - s["learning_starts"]) / (clock.marks["end"] - clock.marks["start"])
-        out = {"sps": sps, "eval_return": evaluate(model, s["eval_episodes"])}
-    print(json.dumps(out))
-
 
 # ----------------------------------------------------------------------------- GPU: SAC updates per second
 
@@ -308,48 +193,54 @@ def ratio(a, b):
 
 
 def bench(algo: str, s: dict, repeats: int, sides: list[str], threads: int, device: str, workdir: Path,
-          sb3_matmul: str = "highest", vary_seeds: bool = False) -> dict:
+          sb3_matmul: str = "highest", vary_seeds: bool = False, cpus: list[int] | None = None) -> dict:
     runs = {side: [] for side in sides}
     for i in range(repeats):
-        seeded = {**s, "seed": i + 1 if vary_seeds else 1}  # both sides of a repeat share its seed
+        seeded = {**s, "seed": i + 1 if vary_seeds else 1}  # every side of a repeat shares its seed
         for side in sides:
-            result = (run_rlforge(algo, seeded, threads, device, workdir, i) if side == "rlforge"
-                      else run_sb3(algo, seeded, threads, device, sb3_matmul))
-            result = {"seed": seeded["seed"], **result}
+            result = (run_rlforge(algo, seeded, threads, device, workdir, i, cpus) if side == "rlforge"
+                      else run_peer(side, algo, seeded, threads, device, sb3_matmul, cpus))
+            result = {"seed": seeded["seed"], **result, "cores_used": result["cpu_s"] / result["wall_s"]}
             runs[side].append({k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()})
             print(f"{algo} repeat {i + 1} {side:>7}: {json.dumps(runs[side][-1])}", flush=True)
-    keys = ["sps", "eval_return"] + (["seconds_to_solve", "solved_at_step"] if algo == "ppo" else [])
+    keys = ["sps", "eval_return", "cores_used"] + (["seconds_to_solve", "solved_at_step"] if algo == "ppo" else [])
     medians = {side: {k: median([r[k] for r in rs]) for k in keys} for side, rs in runs.items()}
     out = {"settings": s, "runs": runs, "medians": medians}
-    if "sb3" in runs and "rlforge" in runs:
-        out["ratios"] = {"sps": ratio(medians["rlforge"]["sps"], medians["sb3"]["sps"])}
-        # the median of per-repeat ratios too: each pair ran back to back under similar load
-        pairs = [ratio(a["sps"], b["sps"]) for a, b in zip(runs["rlforge"], runs["sb3"])]
-        out["ratios"]["sps_median_of_pairs"] = median(pairs)
-        if algo == "ppo":
-            out["ratios"]["time_to_solve"] = ratio(medians["rlforge"]["seconds_to_solve"],
-                                                   medians["sb3"]["seconds_to_solve"])
+    peers = [side for side in sides if side in PEERS]
+    if "rlforge" in runs and peers:
+        out["ratios"] = {peer: peer_ratios(algo, runs["rlforge"], runs[peer], medians["rlforge"], medians[peer])
+                         for peer in peers}
     return out
 
 
-TARGETS = {"sac": ("sps", ">=", 1.8), "dqn": ("sps", ">=", 2.0), "ppo": ("time_to_solve", "<=", 0.5)}
+def peer_ratios(algo: str, ours: list[dict], theirs: list[dict], our_medians: dict, their_medians: dict) -> dict:
+    """rlforge / peer: of the medians, and the median of per-repeat ratios (each pair ran back to
+    back under similar load)."""
+    out = {"sps": ratio(our_medians["sps"], their_medians["sps"]),
+           "sps_median_of_pairs": median([ratio(a["sps"], b["sps"]) for a, b in zip(ours, theirs)])}
+    if algo == "ppo":
+        out["time_to_solve"] = ratio(our_medians["seconds_to_solve"], their_medians["seconds_to_solve"])
+    return out
 
 
 def print_table(results: dict) -> None:
-    print("\nalgo  measure          rlforge      SB3      ratio   target")
+    sides = list(dict.fromkeys(side for algo, r in results.items() if not algo.startswith("_") for side in r["medians"]))
+    peers = [side for side in sides if side in PEERS]
+    print("\nalgo   measure        " + "".join(f"{side:>10}" for side in sides)
+          + "".join(f"{'/ ' + peer:>10}" for peer in peers) + "   targets")
     for algo, r in results.items():
         if algo.startswith("_"):
             continue
-        m, ratios = r["medians"], r.get("ratios", {})
-        rows = [("env steps/s", "sps", "sps"), ("eval return", "eval_return", None)]
+        rows = [("env steps/s", "sps", "sps"), ("eval return", "eval_return", None), ("cores used", "cores_used", None)]
         if algo == "ppo":
             rows.insert(0, ("s to solve", "seconds_to_solve", "time_to_solve"))
         for label, key, ratio_key in rows:
-            sb3 = m.get("sb3", {}).get(key)
-            target = TARGETS[algo]
-            goal = f"{target[1]} {target[2]}" if ratio_key == target[0] else ""
-            print(f"{algo:<5} {label:<14} {_fmt(m.get('rlforge', {}).get(key)):>9} {_fmt(sb3):>9} "
-                  f"{_fmt(ratios.get(ratio_key)) if ratio_key else '':>9}   {goal}")
+            values = "".join(f"{_fmt(r['medians'][side].get(key)) if side in r['medians'] else '':>10}" for side in sides)
+            ratios = "".join(f"{_fmt(r.get('ratios', {}).get(peer, {}).get(ratio_key)) if ratio_key else '':>10}"
+                             for peer in peers)
+            goals = ", ".join(f"{peer} {TARGETS[peer][algo][1]} {TARGETS[peer][algo][2]}" for peer in peers
+                              if ratio_key and TARGETS[peer][algo][0] == ratio_key)
+            print(f"{algo:<6} {label:<14} {values}{ratios}   {goals}")
 
 
 def _fmt(v):
@@ -361,6 +252,8 @@ def parse_steps(text: str | None) -> dict:
     out = {}
     for part in filter(None, (text or "").split(",")):
         algo, _, value = part.partition("=")
+        if not value.strip().isdigit():
+            raise ValueError(f"--steps {part}: give ALGO=STEPS, e.g. sac=3000")
         out[algo.strip()] = int(value)
     return out
 
@@ -373,8 +266,11 @@ def parse_sets(pairs: list[str], algo: str) -> dict:
         owner, _, key = name.partition(".")
         if owner == algo:
             if key not in SETTINGS[algo]:
-                raise SystemExit(f"error: {algo} has no setting {key!r}; settings: {', '.join(SETTINGS[algo])}")
-            out[key] = json.loads(value)
+                raise ValueError(f"{algo} has no setting {key!r}; settings: {', '.join(SETTINGS[algo])}")
+            try:
+                out[key] = json.loads(value)
+            except json.JSONDecodeError:
+                raise ValueError(f"--set {pair}: the value is not JSON (e.g. 4, 1e-3, [256, 256], true)") from None
     return out
 
 
@@ -382,7 +278,8 @@ def versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     found = {}
-    for name in ("rlforge", "rlforge-sac", "rlforge-pg", "rlforge-dqn", "stable-baselines3", "torch", "gymnasium"):
+    for name in ("rlforge", "rlforge-sac", "rlforge-td3", "rlforge-pg", "rlforge-dqn", "torch", "gymnasium",
+                 "stable-baselines3", "sb3-contrib", "sbx-rl", "jax", "flax", "optax"):
         try:
             found[name] = version(name)
         except PackageNotFoundError:
@@ -390,61 +287,84 @@ def versions() -> dict:
     return found
 
 
+def missing_peer(sides: list[str], algos: list[str]) -> str | None:
+    """The first peer package a requested (side, algorithm) needs and lacks, as an error line."""
+    for side in sides:
+        for algo in algos if side in PEERS else []:
+            module = module_for(side, algo)
+            if not _installed(module):
+                return (f"error: {DISTRIBUTIONS[module]} is not installed ({side}'s {algo}): install the "
+                        f"{EXTRAS[side]} extra (pip install -e \".[{EXTRAS[side]}]\") or leave {side} out of --sides")
+    return None
+
+
+def parse_cpus(text: str | None) -> list[int] | None:
+    """--cpus 0 or 0,1: the cores every run is pinned to."""
+    if not text:
+        return None
+    cpus = sorted({int(x) for x in text.split(",") if x.strip()})
+    usable = os.sched_getaffinity(0)
+    if not cpus or any(c not in usable for c in cpus):
+        raise ValueError(f"--cpus {text}: this process may run on cores {sorted(usable)}")
+    return cpus
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--algos", default="sac,ppo,dqn")
+    parser.add_argument("--algos", default="sac,ppo,dqn", help=f"any of {','.join(SETTINGS)}")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", help="timed env steps per algorithm, e.g. sac=3000,dqn=20000,ppo=51200 "
-                                        "(after learning starts for sac and dqn; the whole budget for ppo)")
+                                        "(after learning starts for the off-policy ones; the whole budget for ppo)")
     parser.add_argument("--set", action="append", default=[], dest="sets", metavar="ALGO.KEY=VALUE",
-                        help="change a shared setting on both sides, e.g. dqn.train_freq=4 (a JSON value)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads on both sides")
+                        help="change a shared setting on every side, e.g. dqn.train_freq=4 (a JSON value)")
+    parser.add_argument("--threads", type=int, default=1, help="torch, BLAS and XLA threads on every side")
+    parser.add_argument("--cpus", help="pin every run to these cores (e.g. 0, or 0,1): the same CPU budget for all")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    parser.add_argument("--sides", default="rlforge,sb3", help="rlforge,sb3 or one of them")
+    parser.add_argument("--sides", default="rlforge,sb3", help="any of rlforge,sb3,sbx (sb3 brings SB3-contrib's CrossQ)")
     parser.add_argument("--tiny", action="store_true", help="a tiny budget that only checks the harness works")
     parser.add_argument("--cuda-updates", type=int, default=5000, help="with --device cuda: SAC updates timed")
     parser.add_argument("--sb3-matmul-precision", choices=["highest", "high", "medium"], default="highest",
                         help="torch's float32 matmul precision in the SB3 runs (default: torch's own, as SB3 ships)")
     parser.add_argument("--vary-seeds", action="store_true",
-                        help="repeat i runs seed i on both sides (default: seed 1 every time); PPO's time to "
+                        help="repeat i runs seed i on every side (default: seed 1 every time); PPO's time to "
                              "solve depends on the seed's luck as much as on speed, so its median over seeds is the fairer figure")
     parser.add_argument("--out", type=Path)
-    parser.add_argument("--sb3-worker", help=argparse.SUPPRESS)
-    parser.add_argument("--settings", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    if args.sb3_worker:
-        sb3_worker(args.sb3_worker, json.loads(args.settings), args.threads, args.device, args.sb3_matmul_precision)
-        return 0
     sides = [x.strip() for x in args.sides.split(",") if x.strip()]
     algos = [x.strip() for x in args.algos.split(",") if x.strip()]
-    unknown = [a for a in algos if a not in SETTINGS] + [x for x in sides if x not in ("rlforge", "sb3")]
+    unknown = [a for a in algos if a not in SETTINGS] + [x for x in sides if x not in ("rlforge", *PEERS)]
     if unknown:
         print(f"error: unknown algorithm or side {', '.join(unknown)}", file=sys.stderr)
         return 2
-    if "sb3" in sides and not _has_sb3():
-        print("error: stable-baselines3 is not installed: install the bench extra "
-              "(pip install -e \".[bench]\") or run with --sides rlforge", file=sys.stderr)
+    problem = missing_peer(sides, algos)
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     if args.device == "cuda" and not _has_cuda():
         print("error: no CUDA device: torch sees none, so there are no GPU figures to measure here", file=sys.stderr)
         return 2
+    try:
+        cpus = parse_cpus(args.cpus)
+        sets = {algo: parse_sets(args.sets, algo) for algo in algos}
+        steps = parse_steps(args.steps)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
-    steps = parse_steps(args.steps)
     workdir = Path(tempfile.mkdtemp(prefix="rlforge-speed-"))
     results = {"_meta": {
         "command": "python benchmarks/speed.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": f"{platform.node()} ({os.cpu_count()} cores), "
-        f"{platform.processor() or platform.machine()}", "threads": args.threads, "device": args.device,
-        "sb3_matmul_precision": args.sb3_matmul_precision,
+        f"{platform.processor() or platform.machine()}", "threads": args.threads, "cpus": cpus,
+        "device": args.device, "sb3_matmul_precision": args.sb3_matmul_precision,
         "versions": versions(), "load_average_before": list(os.getloadavg())}}
     for algo in algos:
-        s = {**SETTINGS[algo], **(TINY[algo] if args.tiny else {})}
+        s = {**SETTINGS[algo], **(TINY[algo] if args.tiny else {}), **sets[algo]}
         if algo in steps:
             s["steps"] = steps[algo]
-        s.update(parse_sets(args.sets, algo))
         results[algo] = bench(algo, s, args.repeats, sides, args.threads, args.device, workdir,
-                              args.sb3_matmul_precision, args.vary_seeds)
+                              args.sb3_matmul_precision, args.vary_seeds, cpus)
         results[algo]["load_average_after"] = list(os.getloadavg())
         if algo == "sac" and args.device == "cuda":
             results[algo]["cuda_updates"] = cuda_updates(s, 200 if args.tiny else args.cuda_updates)
@@ -463,10 +383,8 @@ def write(results: dict, out: Path | None) -> None:
         out.write_text(json.dumps(results, indent=2) + "\n")
 
 
-def _has_sb3() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("stable_baselines3") is not None
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
 
 
 def _has_cuda() -> bool:

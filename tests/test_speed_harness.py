@@ -1,5 +1,6 @@
 """The speed harness (benchmarks/speed.py) keeps working: a tiny budget of every benchmark on
-the rlforge side (always), and next to Stable-Baselines3 where the `bench` extra is installed.
+the rlforge side (always), and next to Stable-Baselines3 and SBX where the `bench` and `sbx`
+extras are installed.
 Only the shape of the results is checked; speeds are never asserted in a unit test."""
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 HARNESS = ROOT / "benchmarks" / "speed.py"
 HAS_SB3 = importlib.util.find_spec("stable_baselines3") is not None
+HAS_SBX = importlib.util.find_spec("sbx") is not None
+ALGOS = ("sac", "td3", "crossq", "ppo", "dqn")
 
 
 def run_harness(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
@@ -24,13 +27,18 @@ def run_harness(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 
 def test_rlforge_side_runs_every_benchmark_on_a_tiny_budget(tmp_path):
     out = tmp_path / "speed.json"
-    done = run_harness(tmp_path, "--tiny", "--repeats", "1", "--sides", "rlforge", "--out", str(out))
+    done = run_harness(tmp_path, "--tiny", "--repeats", "1", "--sides", "rlforge", "--algos", ",".join(ALGOS),
+                       "--cpus", "0", "--out", str(out))
     assert done.returncode == 0, done.stderr
     results = json.loads(out.read_text())
     assert results["_meta"]["threads"] == 1 and len(results["_meta"]["load_average_before"]) == 3
-    for algo in ("sac", "ppo", "dqn"):
+    assert results["_meta"]["cpus"] == [0]
+    for algo in ALGOS:
         medians = results[algo]["medians"]["rlforge"]
         assert medians["sps"] > 0 and medians["eval_return"] is not None
+        run = results[algo]["runs"]["rlforge"][0]
+        # pinned to one core: its CPU time cannot exceed its wall time by more than rounding
+        assert 0 < run["cpu_s"] <= run["wall_s"] * 1.05 and run["cores_used"] <= 1.05
         assert "ratios" not in results[algo]
     assert "env steps/s" in done.stdout
 
@@ -41,7 +49,17 @@ def test_both_sides_give_ratios(tmp_path):
     done = run_harness(tmp_path, "--tiny", "--repeats", "1", "--algos", "dqn", "--out", str(out))
     assert done.returncode == 0, done.stderr
     dqn = json.loads(out.read_text())["dqn"]
-    assert dqn["ratios"]["sps"] > 0 and dqn["medians"]["sb3"]["eval_return"] is not None
+    assert dqn["ratios"]["sb3"]["sps"] > 0 and dqn["medians"]["sb3"]["eval_return"] is not None
+
+
+@pytest.mark.skipif(not HAS_SBX, reason="sbx (the sbx extra) is not installed")
+def test_sbx_is_a_third_side(tmp_path):
+    out = tmp_path / "speed.json"
+    done = run_harness(tmp_path, "--tiny", "--repeats", "1", "--algos", "dqn", "--sides", "rlforge,sbx",
+                       "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    dqn = json.loads(out.read_text())["dqn"]
+    assert dqn["ratios"]["sbx"]["sps"] > 0 and dqn["medians"]["sbx"]["cores_used"] > 0
 
 
 def test_refusals_are_one_line_with_exit_status_2(tmp_path):
@@ -54,15 +72,26 @@ def test_refusals_are_one_line_with_exit_status_2(tmp_path):
         assert cuda.returncode == 2 and "no CUDA device" in cuda.stderr and cuda.stderr.strip().count("\n") == 0
 
 
-def test_missing_sb3_names_the_bench_extra(monkeypatch, capsys):
+def test_refusals_of_bad_values(tmp_path):
+    for args, named in ((["--cpus", "999"], "--cpus 999"), (["--set", "sac.batch_size=big"], "not JSON"),
+                        (["--set", "sac.width=3"], "no setting 'width'"), (["--steps", "sac=many"], "sac=many")):
+        done = run_harness(tmp_path, "--sides", "rlforge", "--algos", "sac", "--tiny", *args)
+        assert done.returncode == 2 and done.stderr.strip().count("\n") == 0 and named in done.stderr, done.stderr
+
+
+def test_a_missing_peer_names_its_extra(monkeypatch, capsys):
     sys.path.insert(0, str(HARNESS.parent))
     try:
         import speed
     finally:
         sys.path.remove(str(HARNESS.parent))
-    monkeypatch.setattr(speed, "_has_sb3", lambda: False)
-    assert speed.main(["--algos", "dqn", "--tiny"]) == 2
-    assert "bench extra" in capsys.readouterr().err
+    monkeypatch.setattr(speed, "_installed", lambda module: module != "sb3_contrib")
+    assert speed.main(["--algos", "dqn,crossq", "--tiny"]) == 2
+    err = capsys.readouterr().err
+    assert "sb3-contrib is not installed (sb3's crossq)" in err and "bench extra" in err
+    monkeypatch.setattr(speed, "_installed", lambda module: module != "sbx")
+    assert speed.main(["--algos", "sac", "--sides", "rlforge,sbx", "--tiny"]) == 2
+    assert "sbx-rl is not installed" in capsys.readouterr().err
 
 
 def test_lean_fused_adam_gives_torchs_fused_adam_numbers_and_state():
