@@ -40,7 +40,9 @@ class RunConfig:
     total_steps: int = option(1_000_000, "environment steps to train for (all envs together)")
     seed: int = option(1, "seed of the envs, the networks and the sampling")
     num_envs: int = option(1, "environments stepped in parallel")
-    vector_mode: Literal["sync", "async"] = option("sync", "sync: envs in this process; async: one subprocess each")
+    vector_mode: Literal["sync", "async", "envpool"] = option(
+        "sync", "sync: envs in this process; async: one subprocess each; envpool: EnvPool's C++ envs, for the ids "
+                "it supports (the envpool extra, docs/envpool.md)")
     max_episode_steps: int | None = option(None, "episode length cap (the env's own limit when null)")
     env_kwargs: dict[str, Any] = option(
         {}, "keyword arguments for the env's constructor (gymnasium.make), e.g. --set 'env_kwargs={dense_reward: true}'")

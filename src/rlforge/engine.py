@@ -25,7 +25,7 @@ from rlforge.agent import Agent, Progress
 from rlforge.collector import Collector
 from rlforge.config import ResolvedConfig
 from rlforge.console import console, format_returns, progress_bar
-from rlforge.envs import EnvAdapter
+from rlforge.envs import EnvAdapter, vector_env
 from rlforge.errors import StoppedAtOnce
 from rlforge.evaluation import EvalResult, EvaluationStopped, evaluate
 from rlforge.logger import MetricsLogger
@@ -66,7 +66,7 @@ class Engine:
         use_threads(run_cfg.torch_threads)
         seed_everything(run_cfg.seed)
         self.device = resolve_device(run_cfg.device)
-        self.env = EnvAdapter(config.env, run_cfg.num_envs, run_cfg.seed, run_cfg.vector_mode, env_spec,
+        self.env = vector_env(config.env, run_cfg.num_envs, run_cfg.seed, run_cfg.vector_mode, env_spec,
                               run_cfg.max_episode_steps, env_kwargs=run_cfg.env_kwargs)
         self.agent: Agent = spec.build_agent(config.agent, self.env.observation_space, self.env.action_space,
                                              num_envs=run_cfg.num_envs, device=str(self.device), env_id=config.env)

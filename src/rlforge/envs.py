@@ -99,6 +99,17 @@ def _info_entry(info: dict, key: str, num_envs: int) -> np.ndarray:
     return np.where(present, values, np.zeros_like(values))
 
 
+def vector_env(env_id: str, num_envs: int, seed: int, mode: str, plugin_spec: EnvSpec | None = None,
+               max_episode_steps: int | None = None, env_kwargs: dict | None = None):
+    """The training envs of a run: an EnvAdapter (sync or async), or for `vector_mode: envpool`
+    the EnvPool adapter with the same interface (rlforge.envpool_backend)."""
+    if mode == "envpool":
+        from rlforge.envpool_backend import EnvpoolAdapter
+
+        return EnvpoolAdapter(env_id, num_envs, seed, plugin_spec, max_episode_steps, env_kwargs=env_kwargs)
+    return EnvAdapter(env_id, num_envs, seed, mode, plugin_spec, max_episode_steps, env_kwargs=env_kwargs)
+
+
 class EnvAdapter:
     """`num_envs` copies of an env stepped together, seeded, with episode statistics."""
 

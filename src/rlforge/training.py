@@ -48,6 +48,10 @@ def prepare(algo, env, config_file, set_pairs, shortcuts: dict, saved_config: tu
     resolved = cfgmod.resolve(spec, env, file_values, cfgmod.parse_overrides(set_pairs), config_path, options)
     registry.check_trackers(resolved.run.track)
     env_spec = registry.envs.get(env)
+    if resolved.run.vector_mode == "envpool":  # what EnvPool cannot do, refused before any env is made
+        from rlforge import envpool_backend
+
+        envpool_backend.check(env, env_spec, resolved.run.env_kwargs, resolved.run.max_episode_steps)
     _, action_space = env_spaces(env, env_spec, resolved.run.env_kwargs)
     kind = space_kind(action_space)
     if kind not in spec.action_spaces:
