@@ -1,12 +1,14 @@
-"""`rlforge plugin new NAME`: write a ready-to-install algorithm plugin distribution.
+"""`rlforge plugin new NAME [--template KIND]`: write a ready-to-install algorithm plugin distribution.
 
-The files come from the templates in rlforge/templates/plugin/ (plain text, read with
-importlib.resources), with these placeholders replaced:
+The files come from rlforge/templates/plugin/ (plain text, read with importlib.resources): the
+files every plugin has, in common/, then those of the chosen template (onpolicy/, offpolicy/
+or offline/), with these placeholders replaced:
 
   __NAME__             the algorithm name, e.g. "myalgo"
   __DIST__             the distribution (and folder) name, "rlforge-myalgo"
   __PACKAGE__          the import package, "rlforge_myalgo" (also a path segment: PACKAGE)
   __CLASS__            the class-name prefix, "Myalgo"
+  __DESCRIPTION__      what the template's algorithm is, in a few words
   __RLFORGE_VERSION__  the rlforge version the plugin needs at least (this one's major.minor)
 
 Template files end in ".tmpl", so neither Python nor pytest mistakes them for code.
@@ -19,6 +21,7 @@ import os
 import re
 import shutil
 import tempfile
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -28,6 +31,23 @@ from rlforge.errors import RLForgeError
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
 MAX_NAME_LENGTH = 40
 TEMPLATE_SUFFIX = ".tmpl"
+
+
+@dataclass(frozen=True)
+class Template:
+    description: str  # what the algorithm is, in a few words
+    env: str  # the env of its shipped preset, used in the suggested first run
+    first_run: str  # options of the suggested first `rlforge train` beside --algo and --env
+    prepare: str = ""  # a command to run before it, with {package} for the import package
+
+
+TEMPLATES = {
+    "onpolicy": Template("REINFORCE with reward-to-go", "CartPole-v1", "--steps 2000"),
+    "offpolicy": Template("a DDPG-style actor-critic over a replay buffer", "Pendulum-v1", "--steps 5000"),
+    "offline": Template("filtered behaviour cloning from a dataset", "CartPole-v1",
+                        "--set dataset=cartpole.npz", prepare="python -m {package}.demo_data cartpole.npz"),
+}
+DEFAULT_TEMPLATE = "onpolicy"
 
 
 def validate_name(name: str) -> None:
@@ -40,13 +60,21 @@ def validate_name(name: str) -> None:
                            "or contain '__'")
 
 
-def placeholders(name: str) -> dict[str, str]:
+def template(kind: str) -> Template:
+    try:
+        return TEMPLATES[kind]
+    except KeyError:
+        raise RLForgeError(f"no plugin template {kind!r}; choose from {', '.join(TEMPLATES)}") from None
+
+
+def placeholders(name: str, kind: str = DEFAULT_TEMPLATE) -> dict[str, str]:
     major_minor = ".".join(rlforge.__version__.split(".")[:2])
     return {
         "__NAME__": name,
         "__DIST__": f"rlforge-{name}",
         "__PACKAGE__": f"rlforge_{name}",
         "__CLASS__": "".join(part.capitalize() for part in name.split("_")),
+        "__DESCRIPTION__": template(kind).description,
         "__RLFORGE_VERSION__": major_minor if major_minor[0].isdigit() else "0.1",
     }
 
@@ -67,16 +95,17 @@ def _walk(folder, prefix: str = ""):
             yield path, entry
 
 
-def render(name: str) -> dict[str, str]:
-    """{relative path: file text} of the plugin distribution for algorithm `name`."""
+def render(name: str, kind: str = DEFAULT_TEMPLATE) -> dict[str, str]:
+    """{relative path: file text} of the plugin distribution for algorithm `name` from template `kind`."""
     validate_name(name)
-    values = placeholders(name)
+    values = placeholders(name, kind)
     root = resources.files("rlforge") / "templates" / "plugin"
     files = {}
-    for path, entry in _walk(root):
-        target = path[: -len(TEMPLATE_SUFFIX)].replace("PACKAGE", values["__PACKAGE__"])
-        files[target] = _substitute(entry.read_text(encoding="utf-8"), values)
-    return files
+    for folder in ("common", kind):  # the template's own files replace common ones of the same path
+        for path, entry in _walk(root / folder):
+            target = path[: -len(TEMPLATE_SUFFIX)].replace("PACKAGE", values["__PACKAGE__"])
+            files[target] = _substitute(entry.read_text(encoding="utf-8"), values)
+    return dict(sorted(files.items()))
 
 
 def installed_algorithm(name: str) -> str | None:
@@ -87,14 +116,16 @@ def installed_algorithm(name: str) -> str | None:
     return spec.plugin if spec is not None else None
 
 
-def create(name: str, directory: str | os.PathLike = ".", check_installed: bool = True) -> Path:
-    """Write the distribution `rlforge-NAME/` into `directory`; returns its path.
+def create(name: str, directory: str | os.PathLike = ".", check_installed: bool = True,
+           kind: str = DEFAULT_TEMPLATE) -> Path:
+    """Write the distribution `rlforge-NAME/` from template `kind` into `directory`; returns its path.
 
-    Refuses (RLForgeError) an invalid name, a name an installed plugin already registers, and a
-    target folder that exists. Files are written into a temporary folder first and moved into
-    place, so a failure leaves nothing half-written behind.
+    Refuses (RLForgeError) an invalid name or template, a name an installed plugin already
+    registers, and a target folder that exists. Files are written into a temporary folder
+    first and moved into place, so a failure leaves nothing half-written behind.
     """
     validate_name(name)
+    template(kind)
     parent = Path(directory)
     target = parent / placeholders(name)["__DIST__"]
     if target.exists() or target.is_symlink():
@@ -105,7 +136,7 @@ def create(name: str, directory: str | os.PathLike = ".", check_installed: bool 
             raise RLForgeError(f"an algorithm named {name!r} is already installed (from {owner}); pick another name")
     if parent.exists() and not parent.is_dir():
         raise RLForgeError(f"--dir {str(parent)!r} is not a folder")
-    files = render(name)
+    files = render(name, kind)
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=parent))
     try:

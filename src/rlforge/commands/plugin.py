@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from rlforge.scaffold import DEFAULT_TEMPLATE, TEMPLATES
+
 
 @click.group("plugin")
 def plugin():
@@ -14,15 +16,25 @@ def plugin():
 
 @plugin.command("new")
 @click.argument("name")
+@click.option("--template", "-t", "kind", type=click.Choice(list(TEMPLATES)), default=DEFAULT_TEMPLATE,
+              show_default=True, help="The algorithm to start from (see Templates).")
 @click.option("--dir", "directory", default=".", show_default=True, type=click.Path(file_okay=False),
               help="Folder in which to create rlforge-NAME/.")
-def new(name, directory):
+def new(name, kind, directory):
     """Write a ready-to-install plugin distribution rlforge-NAME/ for algorithm NAME.
 
-    It holds a pyproject.toml with the 'rlforge' entry point, the package rlforge_NAME (an agent
-    that trains: REINFORCE with reward-to-go for discrete actions, its config and a CartPole-v1
-    preset) and a test that runs the conformance kit. NAME: lowercase letters, digits and
-    underscores, starting with a letter. An existing folder is never overwritten.
+    It holds a pyproject.toml with the 'rlforge' entry point, the package rlforge_NAME (a config,
+    an agent that trains, a preset) and a test that runs the conformance kit. NAME: lowercase
+    letters, digits and underscores, starting with a letter. An existing folder is never
+    overwritten.
+
+    \b
+    Templates:
+      onpolicy   REINFORCE with reward-to-go; discrete actions (CartPole-v1)
+      offpolicy  DDPG-style actor-critic on rlforge's ReplayBuffer; Box actions
+                 (Pendulum-v1)
+      offline    filtered behaviour cloning from a dataset; discrete actions
+                 (CartPole-v1)
 
     \b
     Example:
@@ -31,13 +43,14 @@ def new(name, directory):
     """
     from rlforge import scaffold
 
-    target = scaffold.create(name, directory)
-    click.echo(f"created {target}/ (algorithm {name!r}, package rlforge_{name})\n"
-               f"next:\n"
-               f"  pip install -e {target}\n"
-               f"  rlforge list\n"
-               f"  rlforge train --algo {name} --env CartPole-v1 --steps 2000\n"
-               f"  pytest {target}/tests")
+    target = scaffold.create(name, directory, kind=kind)
+    chosen = scaffold.TEMPLATES[kind]
+    steps = [f"pip install -e {target}", "rlforge list"]
+    if chosen.prepare:
+        steps.append(chosen.prepare.format(package=f"rlforge_{name}"))
+    steps += [f"rlforge train --algo {name} --env {chosen.env} {chosen.first_run}", f"pytest {target}/tests"]
+    click.echo(f"created {target}/ (algorithm {name!r}, package rlforge_{name}, template {kind})\nnext:\n"
+               + "\n".join(f"  {step}" for step in steps))
 
 
 @plugin.command("check")
