@@ -204,3 +204,40 @@ def load_entropy_agent_state(agent, state: dict) -> None:
     agent.buffer.load_state_dict(state["buffer"])
     agent.critic_updates = int(state["counters"]["critic_updates"])
     agent.actor_updates = int(state["counters"]["actor_updates"])
+
+
+def critic_ensemble(num_critics: int, obs_dim: int, act_dim: int, hidden: list[int], activation: str,
+                    device: torch.device | str = "cpu") -> tuple[torch.nn.Module, torch.nn.Module]:
+    """`num_critics` Q(s, a) MLPs as one batched ensemble (rlforge.nn.ensemble_mlp) and its
+    target copy (no gradients): the critics of SAC, TD3 and the offline actor-critics."""
+    import copy
+
+    from rlforge.nn import ensemble_mlp
+
+    critic = ensemble_mlp(int(num_critics), int(obs_dim) + int(act_dim), list(hidden), 1, activation).to(device)
+    return critic, copy.deepcopy(critic).requires_grad_(False)
+
+
+def smoothed_target_actions(actions: torch.Tensor, policy_noise: float, noise_clip: float,
+                            noise: torch.Tensor | None = None) -> torch.Tensor:
+    """TD3's target policy smoothing: clip(mu'(s') + clip(policy_noise * noise, -noise_clip,
+    noise_clip), -1, 1) for standard normal `noise` (drawn here unless given); the target
+    actor's actions unchanged where policy_noise is 0."""
+    if policy_noise == 0:
+        return actions
+    if noise is None:
+        noise = torch.randn_like(actions)
+    return (actions + (policy_noise * noise).clamp(-noise_clip, noise_clip)).clamp(-1.0, 1.0)
+
+
+def clipped_double_q_target(next_q: torch.Tensor, rewards: torch.Tensor, terminated: torch.Tensor,
+                            gamma: float) -> torch.Tensor:
+    """r + gamma * (1 - terminated) * min_i Q'_i(s', a'), for next_q [n_critics, B]; one critic
+    gives DDPG's target."""
+    return bellman_target(rewards, terminated, gamma, next_q.amin(0))
+
+
+def unit_to_bounds(unit: np.ndarray, unit_actions: UnitActions, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Actions in [-1, 1] mapped to the env's bounds (UnitActions' map back), clipped into them, float32."""
+    actions = unit * unit_actions.scale + unit_actions.bias
+    return np.minimum(np.maximum(actions, low), high).astype(np.float32)

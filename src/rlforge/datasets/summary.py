@@ -8,6 +8,7 @@ import numpy as np
 
 from rlforge.datasets.dataset import Dataset
 from rlforge.datasets.minari_files import MINARI_ID, data_folder, env_id_of, read_metadata
+from rlforge.datasets.reference import reference_returns
 from rlforge.errors import RLForgeError
 
 # metadata keys that say where a dataset came from, in the order they are shown
@@ -41,8 +42,17 @@ def describe(dataset: Dataset, name: str) -> dict:
         "actions": {"shape": list(dataset.actions.shape[1:]), "dtype": str(dataset.actions.dtype)},
         "observation_space": meta.get("observation_space"), "action_space": meta.get("action_space"),
         "return": statistics(dataset.episode_returns()), "episode_length": statistics(dataset.episode_lengths()),
-        "provenance": provenance,
+        "reference_returns": _references(meta), "provenance": provenance,
     }
+
+
+def _references(metadata: dict) -> dict | None:
+    """The random and expert reference returns (the normalised score's 0 and 100), if stored."""
+    try:
+        refs = reference_returns(metadata)
+    except RLForgeError as exc:
+        return {"error": str(exc)}
+    return None if refs is None else {"random": refs.random, "expert": refs.expert}
 
 
 def find_minari_datasets(root: Path, max_depth: int = 6) -> list[Path]:
