@@ -92,6 +92,7 @@ def train(algo, env, config_file, set_pairs, shortcuts: dict, run_dir: str | Non
     spec, resolved, env_spec = prepare(algo, env, config_file, set_pairs, shortcuts)
     console.print(config_table(resolved.to_dict(), resolved.sources))
     engine = build_engine(spec, resolved, env_spec)
+    warn_if_no_update_due(engine)
     run = new_run(resolved, spec, run_dir, runs_root)
     console.print(f"run directory: [bold]{run.path}[/]")
     return _train_and_report(engine, run, MetricsLogger(run.path))
@@ -134,6 +135,7 @@ def _restore_for_resume(run, steps: int | None):
     if steps is not None:
         (run.path / CONFIG_FILE).write_text(_yaml_dump(resolved.to_dict()))
     console.print(f"resuming [bold]{run.path}[/] from {path.name} at step {run.step:,} of {resolved.run.total_steps:,}")
+    warn_if_no_update_due(engine)
     if not exact:
         console.print(f"[yellow]{resolved.env} cannot restore its exact state: resuming with fresh episodes")
     run.save_meta(status="running", pid=os.getpid(), resumed=run.meta.get("resumed", 0) + 1)
@@ -183,8 +185,35 @@ def _train_and_record(engine, run, logger) -> int:
     reached = {"reached_return_at": outcome.reached_return_at} if outcome.reached_return_at is not None else {}
     run.save_meta(status=outcome.status, last_eval=last, **reached)
     hooks.on_train_end(run=run, status=outcome.status)
-    report(run, outcome)
+    report(run, outcome, no_update_note(engine, run))
     return outcome.exit_code
+
+
+def late_learning_start(engine) -> int | None:
+    """The agent's `learning_starts` where the run ends at or before it, else None. Agents with
+    an offline phase are left out: their updates need no collected steps."""
+    starts = getattr(engine.config.agent, "learning_starts", None)
+    if not isinstance(starts, int) or isinstance(starts, bool) or engine.has_offline_phase:
+        return None
+    return starts if starts >= engine.config.run.total_steps else None
+
+
+def warn_if_no_update_due(engine) -> None:
+    """A run that ends before learning_starts trains nothing; it may be meant (collecting
+    data, a smoke test), so a warning rather than an error."""
+    starts = late_learning_start(engine)
+    if starts is not None:
+        console.print(f"[yellow]warning:[/] learning_starts ({starts:,}) >= total_steps "
+                      f"({engine.config.run.total_steps:,}): the run ends before the agent learns; "
+                      "lower learning_starts or raise --steps")
+
+
+def no_update_note(engine, run) -> str:
+    """For the end of a run that stopped short of learning_starts (so made no update); else ''."""
+    starts = late_learning_start(engine)
+    if starts is None or run.step >= starts:
+        return ""
+    return f"no update was made: the run ended at step {run.step:,}, before learning_starts={starts:,}"
 
 
 def _saved_total_steps(config_path: Path) -> int:
@@ -197,7 +226,7 @@ def _yaml_dump(mapping: dict) -> str:
     return yaml.safe_dump(mapping, sort_keys=False)
 
 
-def report(run, outcome) -> None:
+def report(run, outcome, note: str = "") -> None:
     if outcome.status == "stopped":
         console.print(f"[yellow]stopped at step {run.step:,}; checkpoint written. Resume with:[/]\n"
                       f"  rlforge train --resume {run.path}")
@@ -208,4 +237,6 @@ def report(run, outcome) -> None:
     if outcome.last_eval:
         s = outcome.last_eval.summary
         line += f"; final eval return {s['return_mean']:.1f} ± {s['return_std']:.1f}"
+    if note:
+        line += f"\n[yellow]note:[/] {note}"
     console.print(f"{line}\nrun directory: {run.path}")
