@@ -236,8 +236,3 @@ def clipped_double_q_target(next_q: torch.Tensor, rewards: torch.Tensor, termina
     gives DDPG's target."""
     return bellman_target(rewards, terminated, gamma, next_q.amin(0))
 
-
-def unit_to_bounds(unit: np.ndarray, unit_actions: UnitActions, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """Actions in [-1, 1] mapped to the env's bounds (UnitActions' map back), clipped into them, float32."""
-    actions = unit * unit_actions.scale + unit_actions.bias
-    return np.minimum(np.maximum(actions, low), high).astype(np.float32)

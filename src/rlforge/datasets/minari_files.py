@@ -41,6 +41,8 @@ MINARI_ID = re.compile(r"(?:[-_\w][-_\w/]*[-_\w]+/)?[-_\w]+?-v\d+")
 # Minari's own metadata keys that rlforge fills from a dataset's metadata when present.
 MINARI_DESCRIPTIVE_KEYS = ("algorithm_name", "code_permalink", "author", "author_email", "description",
                            "requirements", "ref_min_score", "ref_max_score", "num_episodes_average_score")
+# The keys of the reference returns (rlforge.datasets.reference): the D4RL-normalised score's 0 and 100.
+REFERENCE_KEYS = ("ref_min_score", "ref_max_score", "num_episodes_average_score")
 # rlforge metadata that describes the arrays (the Minari metadata says it already).
 NOT_COPIED_KEYS = frozenset({"observation_space", "action_space", "dataset_id", "format", "version", "source",
                              "source_format", "episodes", "transitions", "minari"})
@@ -430,6 +432,10 @@ def _metadata(dataset: Dataset, observation_space, action_space, env_id, dataset
     env_spec = _gymnasium_env_spec(env_id or merged.get("env"))
     if env_spec is not None:
         body["env_spec"] = env_spec
+    read_back = merged.get("minari") if isinstance(merged.get("minari"), dict) else {}
+    for key in REFERENCE_KEYS:  # a Minari dataset read and written again keeps its reference returns
+        if merged.get(key) is None and read_back.get(key) is not None:
+            merged[key] = read_back[key]
     if merged.get("algorithm_name") is None and isinstance(merged.get("algo"), str):
         merged["algorithm_name"] = merged["algo"]  # the run's algorithm, in Minari's own key
     for key in MINARI_DESCRIPTIVE_KEYS:
