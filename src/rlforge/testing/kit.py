@@ -147,6 +147,14 @@ class Checker:
         """Record a check that could not run because what it needs is missing."""
         self.report.results.append(CheckResult(name, status, reason))
 
+    def check_if(self, name: str, needed, missing: tuple[str, str], function, *args):
+        """Run check `name` when what it needs is there (`needed`), else record `missing`, a
+        (status, reason) pair."""
+        if needed:
+            return self.check(name, function, *args)
+        self.not_run(name, *missing)
+        return None
+
     @staticmethod
     def prerequisite(function, *args):
         """(value, None), or (None, why) when a step a check needs, not reported itself, fails."""
@@ -218,7 +226,7 @@ class Checker:
         kit = self.kit
         kit.last_built = None
         if wanted["trains"]:
-            trained = self.check(name["trains"], lambda: _trained_and_checked(kit, env_id))
+            trained = self.check(name["trains"], _trained_and_checked, kit, env_id)
             missing = ("skipped", f"needs a trained agent; {name['trains']} failed")
         else:  # a run all the same, not reported as a check
             trained, why = self.prerequisite(kit.train, env_id, "a")
@@ -226,33 +234,20 @@ class Checker:
 
         if wanted["acting"]:  # acting needs only a built agent: it can explain why training failed
             built = trained or kit.last_built
-            if built:
-                self.check(name["acting"], check_acting, kit, built)
-            else:
-                self.not_run(name["acting"], *missing)
+            self.check_if(name["acting"], built, missing, check_acting, kit, built)
         if wanted["checkpoint_round_trip"]:
-            if trained:
-                self.check(name["checkpoint_round_trip"], check_checkpoint_round_trip, kit, trained)
-            else:
-                self.not_run(name["checkpoint_round_trip"], *missing)
-        if not (wanted["same_seed_same_metrics"] or wanted["resume_continues_run"]):
-            return
-        if not trained:
-            for check in ("same_seed_same_metrics", "resume_continues_run"):
-                if wanted[check]:
-                    self.not_run(name[check], *missing)
-            return
+            self.check_if(name["checkpoint_round_trip"], trained, missing, check_checkpoint_round_trip, kit, trained)
+        second, second_missing = None, missing
         if wanted["same_seed_same_metrics"]:
-            second = self.check(name["same_seed_same_metrics"], lambda: _second_run_and_compare(kit, trained))
-            missing = ("skipped", f"needs {name['same_seed_same_metrics']} to pass")
-        else:
+            second = self.check_if(name["same_seed_same_metrics"], trained, missing, _second_run_and_compare, kit,
+                                   trained)
+            if trained:
+                second_missing = ("skipped", f"needs {name['same_seed_same_metrics']} to pass")
+        elif wanted["resume_continues_run"] and trained:
             second, why = self.prerequisite(second_run, kit, trained)
-            missing = ("failed", f"the second run it needs failed: {why}")
+            second_missing = ("failed", f"the second run it needs failed: {why}")
         if wanted["resume_continues_run"]:
-            if second:
-                self.check(name["resume_continues_run"], check_resume, kit, trained, second)
-            else:
-                self.not_run(name["resume_continues_run"], *missing)
+            self.check_if(name["resume_continues_run"], second, second_missing, check_resume, kit, trained, second)
 
 
 def _trained_and_checked(kit: KitContext, env_id: str):
