@@ -163,7 +163,10 @@ class EnvpoolAdapter:
 
     def _check_spaces(self) -> None:
         """EnvPool's spaces must be Gymnasium's up to dtype (an agent is built from Gymnasium's)."""
-        ours, theirs = (self.observation_space, self.action_space), (self.pool.observation_space, self.pool.action_space)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # EnvPool builds its spaces on first use: float64 bounds cast to float32
+            theirs = self.pool.observation_space, self.pool.action_space
+        ours = self.observation_space, self.action_space
         for mine, pool in zip(ours, theirs):
             same = type(mine) is type(pool) and getattr(mine, "shape", None) == getattr(pool, "shape", None)
             if same and hasattr(mine, "low"):
