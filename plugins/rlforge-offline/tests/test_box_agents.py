@@ -258,3 +258,25 @@ def test_an_offline_run_logs_its_normalised_score(tmp_path, dataset):
     rows = read_metrics(run / "metrics.csv")
     tags = {row["tag"] if isinstance(row, dict) else row[2] for row in rows} if isinstance(rows, list) else set(rows)
     assert "eval/normalized_score" in str(tags)
+
+
+# ----------------------------------------------------------------------------- presets
+
+
+def test_every_box_preset_gives_valid_settings_of_its_algorithm():
+    from dataclasses import is_dataclass
+
+    from rlforge import config as cfgmod
+    from rlforge.presets import find_preset
+
+    checked = 0
+    for algo in ("td3bc", "iql", "cql", "awac"):
+        spec = get_registry().algorithm(algo)
+        for env in ("Pendulum-v1", "HalfCheetah-v5", "Hopper-v5", "Walker2d-v5"):
+            assert find_preset(spec, env) is not None, (algo, env)
+            resolved = cfgmod.resolve(spec, env, None, {})
+            agent_config = resolved.agent
+            own = config_for_kind(agent_config, "box") if hasattr(type(agent_config), "variants") else agent_config
+            assert is_dataclass(own) and own.gamma == 0.99
+            checked += 1
+    assert checked == 16
