@@ -251,13 +251,18 @@ def engine_logs_evaluation_metrics() -> bool:
 @pytest.mark.skipif(not engine_logs_evaluation_metrics(),
                     reason="the engine does not yet log Agent.evaluation_metrics (a core change, docs/offline.md)")
 def test_an_offline_run_logs_its_normalised_score(tmp_path, dataset):
-    from rlforge.sweeps.results import read_metrics
+    import csv
+
+    from offline_box_helpers import PENDULUM_EXPERT, PENDULUM_RANDOM
     from rlforge.testing.export_parity import train_small
 
     run = train_small("td3bc", "Pendulum-v1", tmp_path, steps=20, overrides={**SMALL, "dataset": dataset})
-    rows = read_metrics(run / "metrics.csv")
-    tags = {row["tag"] if isinstance(row, dict) else row[2] for row in rows} if isinstance(rows, list) else set(rows)
-    assert "eval/normalized_score" in str(tags)
+    rows = {(r["step"], r["tag"]): float(r["value"]) for r in csv.DictReader(open(run / "metrics.csv"))}
+    returns = {step: value for (step, tag), value in rows.items() if tag == "eval/return_mean"}
+    assert returns
+    for step, mean in returns.items():
+        expected = 100.0 * (mean - PENDULUM_RANDOM) / (PENDULUM_EXPERT - PENDULUM_RANDOM)
+        assert rows[(step, "eval/normalized_score")] == pytest.approx(expected, rel=1e-5)
 
 
 # ----------------------------------------------------------------------------- presets

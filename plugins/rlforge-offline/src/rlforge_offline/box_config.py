@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from rlforge.config import option
-from rlforge.config_checks import at_least, positive, positive_widths, within
+from rlforge.config_checks import at_least, positive, positive_widths, squashed_gaussian_entropy, within
 
 ACTOR_KINDS = ("deterministic", "gaussian", "tanh_gaussian")
 
@@ -192,8 +192,6 @@ class BoxCQLConfig(BoxOfflineConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        from rlforge.config_checks import squashed_gaussian_entropy
-
         squashed_gaussian_entropy(self)
         positive(self, "temperature_lr", "cql_temperature")
         at_least(self, 0, "cql_alpha", "bc_steps")

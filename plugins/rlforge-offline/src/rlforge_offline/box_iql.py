@@ -53,6 +53,7 @@ class BoxIQLAgent(Agent):
         self.value_optimizer = make_adam(self.value.parameters(), cfg.value_lr)
         self.actor_optimizer = make_adam(self.actor.parameters(), cfg.actor_lr)
         self.optimizers = {"critic": self.critics.optimizer, "value": self.value_optimizer, "actor": self.actor_optimizer}
+        self._actor_lr = torch.zeros((), device=self.device)  # the metric, refilled each step (no host sync)
 
     def observe(self, batch: Transitions) -> None:
         self.data.observe(batch)
@@ -106,7 +107,7 @@ class BoxIQLAgent(Agent):
                 "losses/actor": actor_loss.detach(), "charts/q_mean": q.detach().mean(),
                 "charts/value_mean": v.detach().mean(), "charts/advantage_mean": advantage.mean(),
                 "charts/weight_mean": weights.mean(), "charts/weight_max": weights.max(),
-                "charts/actor_lr": torch.tensor(lr)}
+                "charts/actor_lr": self._actor_lr.fill_(lr)}
 
     def state_dict(self) -> dict:
         return {**common_state(self), "critics": self.critics.state_dict(), "value": self.value.state_dict(),

@@ -96,4 +96,4 @@ class TD3BCAgent(Agent):
         self.target_actor.load_state_dict(state["target_actor"])
         self.critics.load_state_dict(state["critics"])
         load_optimizer_state(self.actor_optimizer, state["actor_optimizer"])
-        self._actor_metrics = {k: torch.as_tensor(v) for k, v in state["actor_metrics"].items()}
+        self._actor_metrics = {k: torch.as_tensor(v, device=self.device) for k, v in state["actor_metrics"].items()}
