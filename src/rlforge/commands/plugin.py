@@ -77,6 +77,8 @@ def check(algo, envs, steps, seed, set_pairs, only, keep, as_json):
     from rlforge.testing import check_plugin
 
     get_registry().algorithm(algo)  # an unknown name: one-line error with suggestions
+    # the kit's runs print nothing, so say what the wait is for (on stderr: stdout is the report)
+    click.echo(f"checking {algo!r}: short runs of {steps:,} steps through the engine; the report follows", err=True)
     report = check_plugin(algo, envs=list(envs) or None, steps=steps, seed=seed, overrides=parse_overrides(set_pairs),
                           checks=list(only) or None, workdir=keep, raise_on_failure=False)
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.summary())
