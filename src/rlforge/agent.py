@@ -146,6 +146,12 @@ class Agent(ABC):
         the engine writes them to RUN_DIR/images/ and TensorBoard. None by default."""
         return {}
 
+    def evaluation_metrics(self, result) -> dict[str, float]:
+        """More metrics of an evaluation (`rlforge.evaluation.EvalResult`: its returns and
+        lengths), logged with its `eval/...` summary, e.g. `eval/normalized_score` from a
+        dataset's reference returns. None by default."""
+        return {}
+
     def collected_dataset(self):
         """An rlforge.datasets.Dataset of what the agent collected, for agents that keep their
         experience as data (the engine writes it to RUN_DIR/dataset/ when training ends). None

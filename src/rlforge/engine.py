@@ -244,7 +244,8 @@ class Engine:
             bar.console.print("[yellow]evaluation interrupted: it runs when the run resumes")
             return False
         summary = result.summary
-        logger.scalars({f"eval/{k}": v for k, v in summary.items()}, run.step)
+        extra = self.agent.evaluation_metrics(result) if hasattr(self.agent, "evaluation_metrics") else {}
+        logger.scalars({**{f"eval/{k}": v for k, v in summary.items()}, **extra}, run.step)
         logger.flush()
         self.last_eval = result
         self._keep_images(run, logger)

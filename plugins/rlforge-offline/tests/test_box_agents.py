@@ -3,7 +3,6 @@ algorithm building the implementation of the env's kind of actions from one conf
 agent's gradient step against its math on the agent's own networks; acting, export, and the
 normalised score at evaluation. Pendulum-v1 spaces and a small scripted-controller dataset."""
 
-import inspect
 import math
 
 import numpy as np
@@ -242,14 +241,6 @@ def test_evaluation_metrics_give_the_normalised_score(dataset):
     assert score == {"eval/normalized_score": pytest.approx(100.0)}
 
 
-def engine_logs_evaluation_metrics() -> bool:
-    from rlforge.engine import Engine
-
-    return "evaluation_metrics" in inspect.getsource(Engine)
-
-
-@pytest.mark.skipif(not engine_logs_evaluation_metrics(),
-                    reason="the engine does not yet log Agent.evaluation_metrics (a core change, docs/offline.md)")
 def test_an_offline_run_logs_its_normalised_score(tmp_path, dataset):
     import csv
 

@@ -4,7 +4,7 @@ critics, no bootstrap on termination; and the config's checks."""
 import pytest
 import torch
 
-from rlforge_td3.agent import clipped_double_q_target, smoothed_target_actions
+from rlforge.actor_critic import clipped_double_q_target, smoothed_target_actions
 from rlforge_td3.config import DDPGConfig, TD3Config
 
 

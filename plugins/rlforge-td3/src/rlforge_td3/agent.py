@@ -18,33 +18,12 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from rlforge.actor_critic import (as_floats, bellman_target, critic_step, critic_steps, critic_steps_due,
-                                  off_policy_basics, q_values, set_requires_grad, soft_update)
+from rlforge.actor_critic import (as_floats, clipped_double_q_target, critic_step, critic_steps, critic_steps_due,
+                                  off_policy_basics, q_values, set_requires_grad, smoothed_target_actions,
+                                  soft_update)
 from rlforge.agent import Agent, Policy, Progress, Transitions
 from rlforge.mlp_passes import NumpyMLP, plain_mlp
 from rlforge.nn import ensemble_mlp, load_optimizer_state, make_adam, mlp, optimizer_state, resolve_device
-
-# ----------------------------------------------------------------------------- math
-
-
-def smoothed_target_actions(actions: torch.Tensor, policy_noise: float, noise_clip: float,
-                            noise: torch.Tensor | None = None) -> torch.Tensor:
-    """Target policy smoothing: clip(mu'(s') + clip(policy_noise * noise, -noise_clip, noise_clip), -1, 1)
-    for standard normal `noise` (drawn here unless given); the target actor's actions unchanged
-    where policy_noise is 0."""
-    if policy_noise == 0:
-        return actions
-    if noise is None:
-        noise = torch.randn_like(actions)
-    return (actions + (policy_noise * noise).clamp(-noise_clip, noise_clip)).clamp(-1.0, 1.0)
-
-
-def clipped_double_q_target(next_q: torch.Tensor, rewards: torch.Tensor, terminated: torch.Tensor,
-                            gamma: float) -> torch.Tensor:
-    """r + gamma * (1 - terminated) * min_i Q'_i(s', a'), for next_q [n_critics, B]; one critic
-    gives DDPG's target."""
-    return bellman_target(rewards, terminated, gamma, next_q.amin(0))
-
 
 # ----------------------------------------------------------------------------- policy
 
