@@ -40,6 +40,10 @@ def meta(run_dir: Path) -> dict:
     return json.loads((run_dir / "meta.json").read_text())
 
 
+def meta_status(run_dir: Path) -> str:
+    return meta(run_dir)["status"] if (run_dir / "meta.json").is_file() else "pending"
+
+
 def check_png(path: Path) -> None:
     import matplotlib.image
 
@@ -69,7 +73,9 @@ def check_sweep_results(tmp_path: Path, folder: Path, env: dict) -> None:
     assert all(setting in table.stdout for setting in SETTINGS) and "IQM" in table.stdout
     rows = json.loads(run_cli(["compare", str(folder), "--json"], cwd=tmp_path, env=env).stdout)
     assert sorted(r["setting"] for r in rows) == sorted(SETTINGS)
+    assert "unfinished" not in table.stdout
     for row in rows:
+        assert row["unfinished"] == 0 and row["steps"] == 2000
         finals = [meta(Path(run))["last_eval"]["return_mean"] for run in row["runs"]]
         assert row["seeds"] == 2 and row["final_iqm"] == pytest.approx(sum(finals) / 2)  # 2 seeds: IQM = mean
         assert min(finals) <= row["final_ci"][0] <= row["final_ci"][1] <= max(finals)
@@ -106,6 +112,15 @@ def test_a_stopped_sweep_resumes_only_its_missing_trials(tmp_path, toy_plugin):
     stopped = [t for t, m in before.items() if m["status"] == "stopped"]
     assert len(finished) >= 2 and stopped, before
     assert len(finished) < 8
+    # compare says which settings hold unfinished seeds, and how far they got
+    rows = json.loads(run_cli(["compare", str(folder), "--json"], cwd=tmp_path, env=cli_env(toy_plugin)).stdout)
+    unfinished = {row["setting"]: row["unfinished"] for row in rows}
+    for setting in SETTINGS:
+        expected = sum(1 for seed in (1, 2) if meta_status(folder / f"CartPole-v1/{setting}/s{seed}") != "finished")
+        assert unfinished.get(setting, expected) == expected
+    table = run_cli(["compare", str(folder)], cwd=tmp_path, env=cli_env(toy_plugin)).stdout
+    footnote = "seeds unfinished (stopped, crashed or running), counted with their last values"
+    assert (footnote in " ".join(table.split())) == any(row["unfinished"] and row["seeds"] for row in rows)
 
     resumed = run_cli(["sweep", str(sweep_file), "--workers", "2"], cwd=tmp_path, env=cli_env(toy_plugin))
     assert resumed.returncode == 0, resumed.stderr
@@ -224,3 +239,18 @@ def test_an_engine_key_missing_from_an_older_run_counts_as_its_default():
     old, new, other = run(1), run(2, env_kwargs={}), run(3, env_kwargs={"dense_reward": True})
     groups = group_by_setting([old, new, other])
     assert [[r.seed for r in runs] for runs in groups.values()] == [[1, 2], [3]]
+
+
+def test_compare_marks_a_setting_whose_seeds_are_unfinished(tmp_path):
+    """A stopped seed counts with its last value; the table says so, and how far it got."""
+    for seed, status, rows in ((1, "finished", [(1000, 10.0), (2000, 20.0)]), (2, "stopped", [(1000, 12.0)])):
+        run_dir = tmp_path / "runs" / f"s{seed}"
+        run_dir.mkdir(parents=True)
+        (run_dir / "config.yaml").write_text(yaml.safe_dump({"algo": "toy", "env": "CartPole-v1", "seed": seed}))
+        (run_dir / "meta.json").write_text(json.dumps({"status": status, "step": rows[-1][0]}))
+        lines = ["step,wall_time,tag,value"] + [f"{step},{step},eval/return_mean,{value}" for step, value in rows]
+        (run_dir / "metrics.csv").write_text("\n".join(lines) + "\n")
+    rows = json.loads(run_cli(["compare", str(tmp_path / "runs"), "--json"], cwd=tmp_path).stdout)
+    assert [(r["seeds"], r["unfinished"], r["steps"], sorted(r["final_values"])) for r in rows] == [(2, 1, 1000, [12.0, 20.0])]
+    table = " ".join(run_cli(["compare", str(tmp_path / "runs")], cwd=tmp_path).stdout.split())
+    assert "2*" in table and "1 of 2 seeds unfinished" in table and "the fewest steps reached: 1,000" in table

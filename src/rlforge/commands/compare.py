@@ -43,9 +43,14 @@ def compare(paths, metric, last, ci, as_json):
         if row["seeds"] == 0:
             table.add_row(row["setting"], "0", "no data", "")
             continue
-        table.add_row(row["setting"], str(row["seeds"]), _cell(row["final_iqm"], row["final_ci"]),
+        seeds = f"{row['seeds']}*" if row["unfinished"] else str(row["seeds"])
+        table.add_row(row["setting"], seeds, _cell(row["final_iqm"], row["final_ci"]),
                       _cell(row["best_iqm"], row["best_ci"]))
     out.print(table)
+    for row in rows:  # an unfinished seed's "final" value is its last one so far
+        if row["unfinished"] and row["seeds"]:
+            out.print(f"* {row['setting']}: {row['unfinished']} of {len(row['runs'])} seeds unfinished (stopped, "
+                      f"crashed or running), counted with their last values; the fewest steps reached: {row['steps']:,}")
 
 
 def _cell(value: float, interval) -> str:

@@ -23,7 +23,9 @@ def summarise(groups: dict, tag: str, last: int = 1, confidence: float = 0.95) -
     rows = []
     for label, runs in groups.items():
         per_seed = [v for v in (seed_values(r, tag, last) for r in runs) if v is not None]
-        row = {"setting": label, "seeds": len(per_seed), "runs": [str(r.path) for r in runs]}
+        row = {"setting": label, "seeds": len(per_seed), "runs": [str(r.path) for r in runs],
+               # a stopped or running seed's "final" value is its last one so far: say how many
+               "unfinished": sum(r.status != "finished" for r in runs)}
         if per_seed:
             finals, bests = [f for f, _, _ in per_seed], [b for _, b, _ in per_seed]
             row.update(final_iqm=float(stats.iqm(finals)), final_ci=stats.bootstrap_ci(finals, confidence=confidence),
