@@ -11,6 +11,8 @@ from rlforge.agent import Progress
 from rlforge.nn import resolve_device
 from rlforge.precision import precision_for_layers
 
+from rlforge_offline.box_actor import BoxActor, BoxPolicy
+from rlforge_offline.box_critic import Critics
 from rlforge_offline.box_data import BoxOfflineData
 from rlforge_offline.offline_data import LatestMetrics
 
@@ -34,6 +36,18 @@ def offline_basics(agent, algo: str, mc_returns: bool = False) -> None:
     agent.update_matmul_precision = precision_for_layers(cfg.batch_size, widths)
     agent.latest = LatestMetrics()
     agent.gradient_steps = 0
+
+
+def stochastic_actor_and_critics(agent, actor_kind: str) -> None:
+    """From agent.config: the Gaussian or tanh-Gaussian `actor`, the `policy` that acts with it
+    (observations standardised with the data's statistics), and the `critics` with their
+    targets (cql, awac and iql on Box actions)."""
+    cfg = agent.config
+    agent.actor = BoxActor(actor_kind, agent.obs_dim, agent.act_dim, cfg.actor_hidden, cfg.activation, cfg.log_std_min,
+                           cfg.log_std_max).to(agent.device)
+    agent.policy = BoxPolicy(agent.actor, agent.action_space, agent.data.obs_mean, agent.data.obs_std).to(agent.device)
+    agent.critics = Critics(cfg.num_critics, agent.obs_dim, agent.act_dim, cfg.hidden, cfg.activation, cfg.lr, cfg.tau,
+                            agent.device)
 
 
 def run_updates(agent, progress: Progress) -> dict[str, float]:

@@ -19,9 +19,8 @@ from rlforge.agent import Agent, Progress, Transitions
 from rlforge.nn import load_optimizer_state, make_adam, optimizer_state
 
 from rlforge_offline.advantage import advantage_weights
-from rlforge_offline.box_actor import BoxActor, BoxPolicy
-from rlforge_offline.box_agent import common_state, device_of, load_common_state, offline_basics, run_updates
-from rlforge_offline.box_critic import Critics
+from rlforge_offline.box_agent import (common_state, device_of, load_common_state, offline_basics, run_updates,
+                                       stochastic_actor_and_critics)
 
 
 class BoxAWACAgent(Agent):
@@ -30,11 +29,7 @@ class BoxAWACAgent(Agent):
         super().__init__(config, observation_space, action_space, num_envs, device_of(device))
         offline_basics(self, "awac")
         cfg = config
-        self.actor = BoxActor(cfg.actor, self.obs_dim, self.act_dim, cfg.actor_hidden, cfg.activation, cfg.log_std_min,
-                              cfg.log_std_max).to(self.device)
-        self.policy = BoxPolicy(self.actor, action_space, self.data.obs_mean, self.data.obs_std).to(self.device)
-        self.critics = Critics(cfg.num_critics, self.obs_dim, self.act_dim, cfg.hidden, cfg.activation, cfg.lr, cfg.tau,
-                               self.device)
+        stochastic_actor_and_critics(self, cfg.actor)
         self.actor_optimizer = make_adam(self.actor.parameters(), cfg.actor_lr)
         self.optimizers = {"critic": self.critics.optimizer, "actor": self.actor_optimizer}
 

@@ -28,9 +28,8 @@ from rlforge.actor_critic import actor_and_temperature_step, bellman_target, ent
 from rlforge.agent import Agent, Progress, Transitions
 from rlforge.nn import load_optimizer_state, make_adam, optimizer_state
 
-from rlforge_offline.box_actor import BoxActor, BoxPolicy
-from rlforge_offline.box_agent import common_state, device_of, load_common_state, offline_basics, run_updates
-from rlforge_offline.box_critic import Critics
+from rlforge_offline.box_agent import (common_state, device_of, load_common_state, offline_basics, run_updates,
+                                       stochastic_actor_and_critics)
 from rlforge_offline.box_losses import cql_gap, cql_penalty, cql_soft_maximum, lagrange_multiplier
 
 
@@ -40,11 +39,7 @@ class BoxCQLAgent(Agent):
         super().__init__(config, observation_space, action_space, num_envs, device_of(device))
         cfg = config
         offline_basics(self, "cql", mc_returns=cfg.calibrated)
-        self.actor = BoxActor("tanh_gaussian", self.obs_dim, self.act_dim, cfg.actor_hidden, cfg.activation,
-                              cfg.log_std_min, cfg.log_std_max).to(self.device)
-        self.policy = BoxPolicy(self.actor, action_space, self.data.obs_mean, self.data.obs_std).to(self.device)
-        self.critics = Critics(cfg.num_critics, self.obs_dim, self.act_dim, cfg.hidden, cfg.activation, cfg.lr, cfg.tau,
-                               self.device)
+        stochastic_actor_and_critics(self, "tanh_gaussian")
         self.log_temperature, self.target_entropy = entropy_temperature(cfg, self.act_dim, self.device)
         self.actor_optimizer = make_adam(self.actor.parameters(), cfg.actor_lr)
         self.temperature_optimizer = make_adam([self.log_temperature], cfg.temperature_lr) if cfg.auto_temperature else None

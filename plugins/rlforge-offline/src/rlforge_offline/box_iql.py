@@ -26,9 +26,8 @@ from rlforge.agent import Agent, Progress, Transitions
 from rlforge.nn import load_optimizer_state, make_adam, mlp, optimizer_state
 
 from rlforge_offline.advantage import advantage_weights, bootstrap_target, expectile_loss
-from rlforge_offline.box_actor import BoxActor, BoxPolicy
-from rlforge_offline.box_agent import common_state, device_of, load_common_state, offline_basics, run_updates
-from rlforge_offline.box_critic import Critics
+from rlforge_offline.box_agent import (common_state, device_of, load_common_state, offline_basics, run_updates,
+                                       stochastic_actor_and_critics)
 
 
 def cosine_lr(base: float, done: int, total: int) -> float:
@@ -44,11 +43,7 @@ class BoxIQLAgent(Agent):
         super().__init__(config, observation_space, action_space, num_envs, device_of(device))
         offline_basics(self, "iql")
         cfg = config
-        self.actor = BoxActor(cfg.actor, self.obs_dim, self.act_dim, cfg.actor_hidden, cfg.activation, cfg.log_std_min,
-                              cfg.log_std_max).to(self.device)
-        self.policy = BoxPolicy(self.actor, action_space, self.data.obs_mean, self.data.obs_std).to(self.device)
-        self.critics = Critics(cfg.num_critics, self.obs_dim, self.act_dim, cfg.hidden, cfg.activation, cfg.lr, cfg.tau,
-                               self.device)
+        stochastic_actor_and_critics(self, cfg.actor)
         self.value = mlp(self.obs_dim, list(cfg.value_hidden), 1, cfg.activation).to(self.device)
         self.value_optimizer = make_adam(self.value.parameters(), cfg.value_lr)
         self.actor_optimizer = make_adam(self.actor.parameters(), cfg.actor_lr)
