@@ -2,7 +2,7 @@
 
     python benchmarks/envpool_speed.py --repeats 3 --out benchmarks/results/envpool_speed_<date>.json
     python benchmarks/envpool_speed.py --tiny          # a smoke run of every case, seconds each
-    python benchmarks/envpool_speed.py --what runs --cases ppo8 --steps ppo=1000000 \\
+    python benchmarks/envpool_speed.py --what runs --cases ppo8 --repeats 1 --steps ppo=1000000 \\
         --eval-every 50000 --seeds 1,2,3 --out ...     # learning curves, each mode over 3 seeds
 
 Two measurements, each case's modes run one after the other in a rotating order and repeated,
@@ -151,6 +151,17 @@ def summarise(results: list[dict], key: str, ratios: bool = True) -> dict:
     return summary
 
 
+def mean_curves(results: list[dict]) -> dict:
+    """Per case and mode: the evaluation return at each evaluated step, mean over the runs
+    (seeds) that reached it, with how many did."""
+    returns: dict = {}
+    for r in results:
+        for step, value in r["evals"]:
+            returns.setdefault(r["case"], {}).setdefault(r["mode"], {}).setdefault(step, []).append(value)
+    return {case: {mode: [[step, statistics.fmean(v), len(v)] for step, v in sorted(by_step.items())]
+                   for mode, by_step in by_mode.items()} for case, by_mode in returns.items()}
+
+
 def print_table(title: str, summary: dict, unit: str) -> None:
     print(f"\n{title}")
     print(f"{'case':8} " + " ".join(f"{m:>12}" for m in MODES) + f" {'envpool/sync':>13} {'envpool/async':>14}")
@@ -227,18 +238,24 @@ def main(argv: list[str] | None = None) -> int:
                             results["runs"].append({"case": name, "round": k, **r})
                             print(f"run  {name:6} {mode:8} seed {seed} {r['sps']:8.0f} env steps/s, "
                                   f"final eval {r['final_eval']}", flush=True)
+                            save(args.out, results)  # a stopped comparison keeps the runs it finished
         results["runs_summary"] = summarise(results["runs"], "sps")
         results["eval_summary"] = summarise(results["runs"], "final_eval", ratios=False)
+        results["curves"] = mean_curves(results["runs"])
     results["load_end"] = load()
     if results["env"]:
         print_table("the env adapter alone: env steps/s (median)", results["env_summary"], "env steps/s")
     if results["runs"]:
         print_table("whole runs: env steps/s of the training loop (median)", results["runs_summary"], "env steps/s")
         print_table("whole runs: final evaluation return (median)", results["eval_summary"], "return")
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2) + "\n")
+    save(args.out, results)
     return 0
+
+
+def save(path: Path | None, results: dict) -> None:
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":
