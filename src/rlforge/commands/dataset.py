@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from rlforge.commands.options import reference_options
+
 
 @click.group()
 def dataset():
@@ -65,50 +67,84 @@ def dataset_info(name, as_json):
 @dataset.command("create")
 @click.option("--from-run", "run_dir", type=click.Path(file_okay=False), metavar="RUN_DIR",
               help="A run directory (its dataset/, else its latest checkpoint's replay buffer) or checkpoint folder.")
-@click.option("--from", "source", metavar="PATH|ID",
-              help="Any dataset rlforge reads (.npz, CS285 .pkl, Minari folder or id).")
+@click.option("--from", "sources", metavar="PATH|ID", multiple=True,
+              help="Any dataset rlforge reads (.npz, CS285 .pkl, Minari folder or id, run or checkpoint folder); "
+                   "repeat it to concatenate datasets of one env (D4RL's medium-expert: --from M --from E).")
 @click.option("--out", "-o", type=click.Path(), metavar="FOLDER", help="Minari dataset folder to write (must not exist).")
 @click.option("--id", "dataset_id", metavar="NAMESPACE/NAME-vN", help="Write into MINARI_DATASETS_PATH under this id.")
 @click.option("--env", "-e", "env_id", help="The env whose spaces the data has (when the source does not say).")
 @click.option("--description", help="A description kept in the dataset's metadata.")
-def dataset_create(run_dir, source, out, dataset_id, env_id, description):
-    """Write a Minari dataset from a run (--from-run) or another dataset (--from), to a folder
-    (--out) or under an id in MINARI_DATASETS_PATH (--id)."""
+@reference_options
+def dataset_create(run_dir, sources, out, dataset_id, env_id, description, ref, ref_random, ref_expert):
+    """Write a Minari dataset from a run (--from-run) or other datasets (--from, repeatable: their
+    concatenation), to a folder (--out) or under an id in MINARI_DATASETS_PATH (--id), with its
+    recipe and, if given, reference returns (--ref d4rl, or --ref-random and --ref-expert)."""
     from rlforge.console import console
-    from rlforge.datasets import check_dataset, load_dataset, minari_root, save_minari
-    from rlforge.datasets.from_run import load_run_dataset
+    from rlforge.datasets import minari_root, save_minari
     from rlforge.datasets.minari_files import check_dataset_id
+    from rlforge.datasets.reference import check_reference_options, references_from_options
     from rlforge.errors import RLForgeError
 
-    if (run_dir is None) == (source is None):
-        raise RLForgeError("give one of --from-run RUN_DIR and --from PATH|ID")
+    if (run_dir is None) == (not sources):
+        raise RLForgeError("give one of --from-run RUN_DIR and --from PATH|ID (repeatable)")
     if (out is None) == (dataset_id is None):
         raise RLForgeError("give one of --out FOLDER and --id NAMESPACE/NAME-vN")
-    if dataset_id is not None:
-        folder = minari_root() / check_dataset_id(dataset_id)
-    else:
-        folder = Path(out)
+    folder = minari_root() / check_dataset_id(dataset_id) if dataset_id is not None else Path(out)
     if folder.exists():
         raise RLForgeError(f"{str(folder)!r} already exists; refusing to overwrite it")
-    if run_dir is not None:
-        if not Path(run_dir).is_dir():
-            raise RLForgeError(f"run directory {run_dir!r} does not exist")
-        data = load_run_dataset(run_dir)
+    check_reference_options(ref, ref_random, ref_expert)
+    references = references_from_options(ref, ref_random, ref_expert, env_id) if env_id or not ref else None
+    if run_dir is not None and not Path(run_dir).is_dir():
+        raise RLForgeError(f"run directory {run_dir!r} does not exist")
+    names = [run_dir] if run_dir is not None else list(sources)
+    parts, env_id, observation_space, action_space = _load_sources(names, run_dir is not None, env_id)
+    if ref and references is None:
+        references = references_from_options(ref, None, None, env_id)
+    command = "rlforge " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if len(parts) > 1:
+        from rlforge.datasets.mixing import concatenate
+
+        data = concatenate(parts, env_id, references)
+        data.metadata["recipe"]["command"] = command
+        extra = {"command": command, "created_from": names}
     else:
-        data = load_dataset(source)
-    env_id = env_id or data.metadata.get("env")
-    observation_space, action_space = dataset_spaces(data, env_id)
-    check_dataset(data, observation_space, action_space, run_dir or source)
-    extra = {"command": "rlforge " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
-             "created_from": str(run_dir or source)}
-    if data.metadata.get("command"):  # the run's training command, or the command that recorded the data
-        extra["source_command"] = data.metadata["command"]
+        data = parts[0][1]
+        recipe = {"created_from": names[0], "command": command}
+        recipe.update({key: data.metadata[key] for key in ("checkpoint", "step", "training_command", "recipe")
+                       if data.metadata.get(key) is not None})
+        extra = {"command": command, "created_from": names[0], "recipe": recipe}
+        if data.metadata.get("command"):  # the run's training command, or the command that recorded the data
+            extra["source_command"] = data.metadata["command"]
+        if references is not None:
+            from rlforge.datasets import with_reference_returns
+
+            with_reference_returns(data, references.random, references.expert)
     if description:
         extra["description"] = description
     written = save_minari(data, folder, observation_space, action_space, env_id=env_id, dataset_id=dataset_id,
                           metadata=extra)
     console.print(f"wrote {len(data.episode_bounds()):,} episodes ({len(data):,} transitions)"
                   f"{f' of {env_id}' if env_id else ''} -> {written}")
+
+
+def _load_sources(names: list[str], from_run: bool, env_id: str | None):
+    """[(name, dataset)], the env id and the spaces of the sources, each checked against its
+    spaces, all of one env and one pair of spaces (one-line error naming the first that differs)."""
+    from rlforge.datasets import check_dataset, load_dataset
+    from rlforge.datasets.from_run import load_run_dataset
+    from rlforge.datasets.mixing import check_same_spaces
+
+    parts, found = [], []
+    for name in names:
+        data = load_run_dataset(name) if from_run else load_dataset(name)
+        own_env = env_id or data.metadata.get("env")
+        observation_space, action_space = dataset_spaces(data, own_env)
+        check_dataset(data, observation_space, action_space, name)
+        parts.append((name, data))
+        found.append((name, own_env, observation_space, action_space))
+    check_same_spaces(found)
+    env_id = next((env for _, env, _, _ in found if env), None)
+    return parts, env_id, found[0][2], found[0][3]
 
 
 def dataset_spaces(data, env_id):
@@ -168,7 +204,12 @@ def _print_summary(summary: dict) -> None:
         ("action space", _space_text(summary["action_space"])),
         ("return", _stats(summary["return"])), ("episode length", _stats(summary["episode_length"])),
     ]
-    rows += [(key.replace("_", " "), str(value)) for key, value in summary["provenance"].items()]
+    refs = summary.get("reference_returns")
+    if refs:
+        rows.append(("reference returns", refs.get("error") or f"random {refs['random']:g}, expert {refs['expert']:g} "
+                                                                 "(normalised score 0 and 100)"))
+    rows += [(key.replace("_", " "), json.dumps(value) if isinstance(value, (dict, list)) else str(value))
+             for key, value in summary["provenance"].items()]
     for key, value in rows:
         if value is not None:
             table.add_row(key, str(value))

@@ -70,3 +70,46 @@ def with_reference_returns(dataset, random: float, expert: float):
 def normalized_score(episode_return: float, random: float, expert: float) -> float:
     """100 * (return - random) / (expert - random): D4RL's normalised score."""
     return ReferenceReturns(float(random), float(expert)).normalized_score(episode_return)
+
+
+# D4RL's published reference returns for its gym-MuJoCo locomotion tasks (random, expert):
+# REF_MIN_SCORE and REF_MAX_SCORE in d4rl/infos.py of Farama-Foundation/D4RL (the `*-random-v0`
+# entries, which its v1 and v2 datasets reuse). D4RL measured them on gym's mujoco-py envs; the
+# Gymnasium versions of these three tasks (v2 to v5) keep their observations, actions and
+# rewards, so the same numbers are used for every version.
+D4RL_REFERENCES = {"Hopper": (-20.272305, 3234.3), "HalfCheetah": (-280.178953, 12135.0),
+                   "Walker2d": (1.629008, 4592.3)}
+NAMED_REFERENCES = ("d4rl",)
+
+
+def d4rl_references(env_id: str) -> ReferenceReturns:
+    """D4RL's reference returns for `env_id` (Hopper, HalfCheetah or Walker2d, any version)."""
+    task = str(env_id).rsplit("/", 1)[-1].split("-v")[0]
+    if task not in D4RL_REFERENCES:
+        raise RLForgeError(f"--ref d4rl: D4RL publishes reference returns for {', '.join(D4RL_REFERENCES)} only, "
+                           f"not {env_id}; give --ref-random R --ref-expert E")
+    return ReferenceReturns(*D4RL_REFERENCES[task])
+
+
+def check_reference_options(ref: str | None, random: float | None, expert: float | None) -> None:
+    """The reference-return options make sense together: --ref NAME, or --ref-random and
+    --ref-expert both, or none. One-line RLForgeError otherwise."""
+    if (random is None) != (expert is None):
+        given, missing = ("--ref-random", "--ref-expert") if expert is None else ("--ref-expert", "--ref-random")
+        raise RLForgeError(f"{given} needs {missing} too: give both reference returns or neither")
+    if ref is not None and random is not None:
+        raise RLForgeError(f"give --ref {ref} or --ref-random/--ref-expert, not both")
+    if ref is not None and ref not in NAMED_REFERENCES:
+        raise RLForgeError(f"unknown --ref {ref!r}; known: {', '.join(NAMED_REFERENCES)}")
+
+
+def references_from_options(ref: str | None, random: float | None, expert: float | None,
+                            env_id: str | None) -> ReferenceReturns | None:
+    """The reference returns the command-line options ask for (checked as above), or None when
+    none are given; --ref NAME needs `env_id` and refuses an env it has no numbers for."""
+    check_reference_options(ref, random, expert)
+    if ref is not None:
+        if not env_id:
+            raise RLForgeError(f"--ref {ref} needs to know the env: pass --env ENV_ID")
+        return d4rl_references(env_id)
+    return None if random is None else ReferenceReturns(float(random), float(expert))

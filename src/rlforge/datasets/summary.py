@@ -13,7 +13,7 @@ from rlforge.errors import RLForgeError
 
 # metadata keys that say where a dataset came from, in the order they are shown
 PROVENANCE_KEYS = ("run", "checkpoint", "algo", "algorithm_name", "policy", "deterministic", "action_noise", "seed",
-                   "step", "command", "training_command", "created_from", "source_command", "description", "author",
+                   "step", "recipe", "command", "training_command", "created_from", "source_command", "description", "author",
                    "code_permalink", "minari_version")
 
 

@@ -1,4 +1,4 @@
-"""`rlforge collect` (record an expert's episodes into a dataset) and `rlforge expert`
+"""`rlforge collect` (record a policy's episodes or steps into a dataset) and `rlforge expert`
 (list, export, evaluate experts). Heavy imports happen inside the commands."""
 
 from __future__ import annotations
@@ -9,51 +9,21 @@ import sys
 
 import click
 
+from rlforge.commands.options import reference_options
+
 
 def _command_line() -> str:
     return "rlforge " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
 def rollouts(policy, env_id: str, episodes: int, seed: int, deterministic: bool = True, action_noise: float = 0.0):
-    """`episodes` whole episodes of `policy` on one copy of `env_id`, seeded from `seed`:
-    a Dataset of every step, episode after episode. With `action_noise` > 0 (Box actions),
-    Gaussian noise of that standard deviation is added to each action, clipped to the
-    action bounds; the noisy action is the one taken and recorded."""
-    import numpy as np
-    from gymnasium import spaces
-
-    from rlforge.envs import EnvAdapter
+    """`episodes` whole episodes of `policy` on one copy of `env_id`, seeded from `seed`
+    (rlforge.datasets.recording.record, which `rlforge collect` runs)."""
+    from rlforge.datasets.recording import record
     from rlforge.plugins import get_host
-    from rlforge_imitation.datasets import FIELDS, Dataset
 
-    env = EnvAdapter(env_id, 1, seed, "sync", get_host().registry.envs.get(env_id))
-    box = isinstance(env.action_space, spaces.Box)
-    noise_rng = np.random.default_rng([seed, 7])  # apart from the env's and the policy's streams
-    rows = {k: [] for k in FIELDS}
-    returns, lengths = [], []
-    try:
-        obs = env.reset(seed=seed)
-        while len(returns) < episodes:
-            actions = np.asarray(policy.act(obs, deterministic=deterministic))
-            if action_noise > 0:
-                noisy = actions + action_noise * noise_rng.standard_normal(actions.shape)
-                actions = np.clip(noisy, env.action_space.low, env.action_space.high).astype(actions.dtype)
-            step = env.step(actions)
-            for key, value in zip(FIELDS, (obs, actions, step.rewards, step.final_obs, step.terminated, step.truncated)):
-                rows[key].append(np.asarray(value)[0])
-            returns += step.episode_returns
-            lengths += step.episode_lengths
-            obs = step.obs
-    finally:
-        env.close()
-    arrays = {k: np.stack(v) for k, v in rows.items()}
-    arrays["actions"] = arrays["actions"].astype(np.float32 if box else np.int64)
-    arrays["rewards"] = arrays["rewards"].astype(np.float32)
-    arrays["obs"], arrays["next_obs"] = arrays["obs"].astype(np.float32), arrays["next_obs"].astype(np.float32)
-    arrays["terminated"], arrays["truncated"] = arrays["terminated"].astype(bool), arrays["truncated"].astype(bool)
-    return Dataset(**arrays, metadata={"env": env_id, "episodes": episodes, "seed": seed, "action_noise": action_noise,
-                                       "episode_returns": [float(r) for r in returns],
-                                       "episode_lengths": [int(n) for n in lengths]})
+    return record(policy, env_id, episodes=episodes, seed=seed, deterministic=deterministic, action_noise=action_noise,
+                  plugin_spec=get_host().registry.envs.get(env_id))
 
 
 def _env_spaces(env_id: str):
@@ -88,10 +58,13 @@ def _collect_target(out, dataset_id, data_format):
 
 
 @click.command()
-@click.option("--policy", "-p", "policy_name", required=True, metavar="EXPERT",
-              help="A shipped expert's name, an rlforge expert file, a run or checkpoint folder, or a CS285 .pkl.")
+@click.option("--policy", "-p", "policy_name", required=True, metavar="EXPERT|random",
+              help="A shipped expert's name, an rlforge expert file, a run or checkpoint folder, a CS285 .pkl, "
+                   "or `random` (uniformly random actions).")
 @click.option("--env", "-e", "env_id", required=True, help="Environment id.")
-@click.option("--episodes", "-n", type=click.IntRange(min=1), default=10, show_default=True, help="Episodes to record.")
+@click.option("--episodes", "-n", type=click.IntRange(min=1), help="Episodes to record (default 10).")
+@click.option("--steps", type=click.IntRange(min=1), metavar="N",
+              help="Record exactly N transitions instead; the last episode is cut there (marked truncated).")
 @click.option("--out", "-o", type=click.Path(), metavar="FILE.npz|FOLDER",
               help="Where to write: FILE.npz (rlforge's npz) or a Minari dataset folder (must not exist).")
 @click.option("--id", "dataset_id", metavar="NAMESPACE/NAME-vN",
@@ -103,35 +76,78 @@ def _collect_target(out, dataset_id, data_format):
               help="Act with the policy's deterministic action, or sample (experts always act deterministically).")
 @click.option("--action-noise", type=click.FloatRange(min=0.0), default=0.0, show_default=True, metavar="STD",
               help="Gaussian noise of this standard deviation added to each action, clipped to the action bounds.")
-def collect(policy_name, env_id, episodes, out, dataset_id, data_format, seed, deterministic, action_noise):
-    """Record EPISODES episodes of a policy into a dataset: a Minari folder (or id) or an
-    rlforge .npz (no pickle)."""
-    import numpy as np
+@reference_options
+def collect(policy_name, env_id, episodes, steps, out, dataset_id, data_format, seed, deterministic, action_noise,
+            ref, ref_random, ref_expert):
+    """Record EPISODES episodes (or exactly N steps) of a policy into a dataset: a Minari folder
+    (or id) or an rlforge .npz (no pickle), with its recipe and, if given, reference returns."""
     from gymnasium import spaces
 
     from rlforge.console import console
+    from rlforge.datasets import with_reference_returns
+    from rlforge.datasets.recording import RandomPolicy, record
+    from rlforge.datasets.reference import references_from_options
     from rlforge.errors import RLForgeError
+    from rlforge.plugins import get_host
     from rlforge_imitation.datasets import save_dataset, save_minari
 
+    if episodes is not None and steps is not None:
+        raise RLForgeError("give --episodes or --steps, not both")
+    if steps is None:
+        episodes = episodes or 10
     data_format, path = _collect_target(out, dataset_id, data_format)
     observation_space, action_space = _env_spaces(env_id)
+    references = references_from_options(ref, ref_random, ref_expert, env_id)
     if action_noise > 0 and not isinstance(action_space, spaces.Box):
         raise RLForgeError(f"--action-noise needs continuous (Box) actions; {env_id} has {action_space}")
-    from rlforge_imitation.experts import load_expert  # torch: only once the arguments are known to be good
+    if policy_name == RandomPolicy.name:
+        policy, mode = RandomPolicy(action_space, seed), "uniformly random"
+    else:
+        from rlforge_imitation.experts import load_expert  # torch: only once the arguments are known to be good
 
-    policy = load_expert(policy_name, observation_space, action_space)
-    dataset = rollouts(policy, env_id, episodes, seed, deterministic, action_noise)
-    mode = "deterministic" if deterministic else "stochastic"
-    dataset.metadata.update({"policy": policy_name, "deterministic": deterministic, "command": _command_line(),
+        policy = load_expert(policy_name, observation_space, action_space)
+        mode = "deterministic" if deterministic else "stochastic"
+    dataset = record(policy, env_id, episodes=episodes, steps=steps, seed=seed, deterministic=deterministic,
+                     action_noise=action_noise, plugin_spec=get_host().registry.envs.get(env_id))
+    recipe = _recipe(policy_name, env_id, episodes, steps, seed, deterministic, action_noise)
+    dataset.metadata.update({"policy": policy_name, "deterministic": deterministic, "command": recipe["command"],
+                             "recipe": recipe,
                              "algorithm_name": f"{policy_name} ({mode}"
                                                + (f", action noise {action_noise:g})" if action_noise else ")")})
+    if references is not None:
+        with_reference_returns(dataset, references.random, references.expert)
     if data_format == "npz":
         path = save_dataset(dataset, path)
     else:
         path = save_minari(dataset, path, observation_space, action_space, env_id=env_id, dataset_id=dataset_id)
-    r = np.asarray(dataset.metadata["episode_returns"])
-    console.print(f"recorded {episodes} episodes ({len(dataset):,} steps) of {policy_name} on {env_id}: "
-                  f"return {r.mean():.1f} ± {r.std():.1f} -> {path}")
+    stats = dataset.metadata.get("return_statistics")
+    finished = dataset.metadata["finished_episodes"]
+    cut = " and one cut at the end" if dataset.metadata.get("last_episode_cut") else ""
+    returns = f"return {stats['mean']:.1f} ± {stats['std']:.1f}" if stats else "no episode finished"
+    console.print(f"recorded {len(dataset):,} steps ({finished:,} whole episodes{cut}) of {policy_name} on {env_id}: "
+                  f"{returns} -> {path}")
+
+
+def _recipe(policy_name, env_id, episodes, steps, seed, deterministic, action_noise) -> dict:
+    """What `rlforge collect` ran, to rebuild the dataset: the policy (a run folder resolved
+    to the checkpoint it loaded), the env, the amount, the seed, the noise, the command."""
+    from pathlib import Path
+
+    recipe = {"policy": policy_name, "env": env_id, "seed": seed, "deterministic": deterministic,
+              "action_noise": action_noise, "command": _command_line()}
+    recipe["episodes" if steps is None else "steps"] = episodes if steps is None else steps
+    path = Path(policy_name).expanduser()
+    if path.exists():
+        recipe["policy_path"] = str(path.resolve())
+        if path.is_dir():
+            from rlforge import checkpoint
+            from rlforge.errors import RLForgeError
+
+            try:
+                recipe["policy_checkpoint"] = str(checkpoint.resolve(path).resolve())
+            except (RLForgeError, OSError):  # the policy loaded already; the recipe then names the folder only
+                pass
+    return recipe
 
 
 @click.group()

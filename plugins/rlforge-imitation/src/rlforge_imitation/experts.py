@@ -60,6 +60,11 @@ class ExpertPolicy(Policy):
         high = np.full(act_dim, np.inf) if action_high is None else np.asarray(action_high, dtype=np.float64).reshape(-1)
         self.register_buffer("action_low", torch.as_tensor(low, dtype=torch.float32), persistent=False)
         self.register_buffer("action_high", torch.as_tensor(high, dtype=torch.float32), persistent=False)
+        finite = np.isfinite(low) & np.isfinite(high)  # tanh's map onto the bounds, computed once, not per act
+        low0, high0 = np.where(finite, low, 0.0), np.where(finite, high, 0.0)
+        scale, bias = np.where(finite, (high0 - low0) / 2, 1.0), (high0 + low0) / 2
+        self.register_buffer("squash_scale", torch.as_tensor(scale, dtype=torch.float32), persistent=False)
+        self.register_buffer("squash_bias", torch.as_tensor(bias, dtype=torch.float32), persistent=False)
 
     def fit_obs(self, obs: np.ndarray) -> np.ndarray:
         """Observations [n, d] zero-padded or truncated to the network's input size."""
@@ -74,23 +79,22 @@ class ExpertPolicy(Policy):
     def mean_action(self, obs: np.ndarray) -> np.ndarray:
         """The network's action before clipping to the bounds, [n, act_dim]."""
         with torch.inference_mode():
-            x = torch.as_tensor(self.fit_obs(obs), device=self.obs_mean.device)
-            x = (x - self.obs_mean) / self.obs_std
-            for layer in self.hidden_layers:
-                x = self.nonlinearity(layer(x))
-            x = self.out(x)
-            if self.squash == "tanh":
-                finite = torch.isfinite(self.action_low) & torch.isfinite(self.action_high)
-                scale = torch.where(finite, (self.action_high - self.action_low) / 2, torch.ones_like(self.action_low))
-                bias = torch.where(finite, (self.action_high + self.action_low) / 2, torch.zeros_like(self.action_low))
-                x = torch.tanh(x) * scale + bias
-            return x.cpu().numpy()
+            return self._mean(obs).cpu().numpy()
+
+    def _mean(self, obs: np.ndarray) -> torch.Tensor:
+        x = torch.as_tensor(self.fit_obs(obs), device=self.obs_mean.device)
+        x = (x - self.obs_mean) / self.obs_std
+        for layer in self.hidden_layers:
+            x = self.nonlinearity(layer(x))
+        x = self.out(x)
+        if self.squash == "tanh":
+            x = torch.tanh(x) * self.squash_scale + self.squash_bias
+        return x
 
     def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
         """The mean action clipped to the action bounds (an expert always acts deterministically)."""
         with torch.inference_mode():
-            mean = torch.as_tensor(self.mean_action(obs), device=self.action_low.device)
-            return torch.clamp(mean, self.action_low, self.action_high).cpu().numpy()
+            return torch.clamp(self._mean(obs), self.action_low, self.action_high).cpu().numpy()
 
     def describe(self) -> dict:
         return {"in_dim": self.in_dim, "act_dim": self.act_dim, "hidden": self.hidden, "activation": self.activation,
