@@ -30,7 +30,7 @@ import numpy as np
 from gymnasium import spaces
 
 import rlforge
-from rlforge.datasets.dataset import FIELDS, NUMERIC_KINDS, Dataset, check_dataset
+from rlforge.datasets.dataset import FIELDS, Dataset, check_dataset
 from rlforge.datasets.spaces import is_image_space, space_from_json, space_to_json
 from rlforge.errors import RLForgeError
 
@@ -120,6 +120,8 @@ def read_minari(folder) -> Dataset:
     """The Minari dataset in `folder` (the folder holding data/, or data/ itself)."""
     import h5py
 
+    from rlforge.datasets import minari_hdf5  # h5py's low-level API: imported when a dataset is read
+
     folder = Path(folder)
     metadata = read_metadata(folder)
     data = data_folder(folder)
@@ -143,8 +145,9 @@ def read_minari(folder) -> Dataset:
                            f"{_bytes(Limits.max_file_bytes)} rlforge reads")
     try:
         with h5py.File(path, "r") as file:
-            layout = _episode_layout(file, claimed["total_episodes"], where)
-            arrays = _read_episodes(layout)
+            layout = minari_hdf5.episode_layout(file, claimed["total_episodes"], where)
+            lengths = [members["rewards"].shape[0] for members in layout]
+            arrays = minari_hdf5.read_episodes(file, layout, where)
     except RLForgeError:
         raise
     except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
@@ -163,7 +166,7 @@ def read_minari(folder) -> Dataset:
     dataset = Dataset(**arrays, metadata=info)
     if action_space is not None and not isinstance(action_space, spaces.Box):
         dataset.actions = _integer_actions(dataset.actions, where)
-    _mark_unfinished_episodes(dataset, layout)
+    _mark_unfinished_episodes(dataset, lengths)
     if len(dataset) and observation_space is not None and action_space is not None:
         check_dataset(dataset, observation_space, action_space, str(folder))  # the data fits its own spaces
     return dataset
@@ -182,78 +185,6 @@ def _check_claims(episodes: int, steps: int, where: str) -> None:
         raise RLForgeError(f"{where} claims {episodes:,} episodes, more than the {Limits.max_episodes:,} rlforge reads")
     if steps > Limits.max_transitions:
         raise RLForgeError(f"{where} claims {steps:,} steps, more than the {Limits.max_transitions:,} rlforge reads")
-
-
-def _episode_layout(file, episodes: int, where: str) -> list[dict]:
-    """For each episode, its five HDF5 datasets after checking their kinds and shapes (no data read)."""
-    import h5py
-
-    if len(file) != episodes:
-        raise RLForgeError(f"{where}: metadata says {episodes} episodes, {MAIN_FILE} holds {len(file)} groups")
-    layout, total_steps, elements = [], 0, 0
-    row_shapes: dict[str, tuple] = {}
-    for i in range(episodes):
-        group = _hard_member(file, f"episode_{i}", where)
-        if not isinstance(group, h5py.Group):
-            raise RLForgeError(f"{where}: episode_{i} is not an HDF5 group")
-        members = {}
-        for key in ("observations", *STEP_FIELDS):
-            member = _hard_member(group, key, where)
-            if isinstance(member, h5py.Group):
-                raise RLForgeError(f"{where}: episode_{i}/{key} is a group (a Dict or Tuple space); "
-                                   "rlforge reads arrays only")
-            _check_array(member, f"episode_{i}/{key}", where)
-            members[key] = member
-        n = members["rewards"].shape[0] if members["rewards"].ndim else -1
-        if n < 0 or members["rewards"].shape[1:] not in ((), (1,)):
-            raise RLForgeError(f"{where}: episode_{i}/rewards has shape {members['rewards'].shape}, not one reward per step")
-        expected = {"observations": n + 1, "actions": n, "terminations": n, "truncations": n}
-        for key, rows in expected.items():
-            if members[key].ndim == 0 or members[key].shape[0] != rows:
-                raise RLForgeError(f"{where}: episode_{i}/{key} has {members[key].shape[0] if members[key].ndim else 0} "
-                                   f"rows; an episode of {n} steps needs {rows}")
-        for key in ("terminations", "truncations"):
-            if members[key].shape[1:] not in ((), (1,)):
-                raise RLForgeError(f"{where}: episode_{i}/{key} has shape {members[key].shape}, not one flag per step")
-        for key in ("observations", "actions"):
-            shape = (tuple(members[key].shape[1:]), _working_dtype(members[key].dtype, None))
-            if row_shapes.setdefault(key, shape) != shape:
-                raise RLForgeError(f"{where}: episode_{i}/{key} has rows of shape {shape[0]} and dtype "
-                                   f"{members[key].dtype}, unlike earlier episodes ({row_shapes[key][0]}, "
-                                   f"{row_shapes[key][1]})")
-        total_steps += n
-        elements += sum(math.prod(m.shape) for m in members.values())
-        if total_steps > Limits.max_transitions or elements > Limits.max_elements:
-            raise RLForgeError(f"{where} holds more than {Limits.max_transitions:,} steps or {Limits.max_elements:,} "
-                               "numbers; rlforge does not read datasets that large")
-        layout.append(members)
-    if not layout:
-        return layout
-    _check_memory(total_steps, row_shapes, where)
-    return layout
-
-
-def _hard_member(group, name: str, where: str):
-    """group[name], which must be stored in this file (no soft or external link)."""
-    import h5py
-
-    link = group.get(name, getlink=True)
-    if link is None:
-        raise RLForgeError(f"{where}: {group.name.rstrip('/')}/{name} is missing")
-    if not isinstance(link, h5py.HardLink):
-        raise RLForgeError(f"{where}: {group.name.rstrip('/')}/{name} is a {type(link).__name__}; rlforge follows no links")
-    return group[name]
-
-
-def _check_array(member, name: str, where: str) -> None:
-    import h5py
-
-    dtype = member.dtype
-    if (dtype.kind not in NUMERIC_KINDS or dtype.hasobject or dtype.names is not None or dtype.subdtype is not None
-            or h5py.check_vlen_dtype(dtype) is not None or h5py.check_string_dtype(dtype) is not None):
-        raise RLForgeError(f"{where}: {name} has dtype {dtype}; rlforge reads only numeric arrays")
-    if member.is_virtual or member.external:
-        raise RLForgeError(f"{where}: {name} is stored outside {MAIN_FILE}; rlforge reads only data in the file")
 
 
 def _check_memory(steps: int, row_shapes: dict, where: str) -> None:
@@ -287,36 +218,6 @@ def _available_memory() -> int:
         return 2**62  # unknown: the other limits still hold
 
 
-def _read_episodes(layout: list[dict]) -> dict:
-    """The episodes' arrays, concatenated into rlforge's flat fields."""
-    if not layout:
-        return {"obs": np.zeros((0,), np.float32), "actions": np.zeros((0,), np.float32),
-                "rewards": np.zeros(0, np.float32), "next_obs": np.zeros((0,), np.float32),
-                "terminated": np.zeros(0, bool), "truncated": np.zeros(0, bool)}
-    steps = sum(m["rewards"].shape[0] for m in layout)
-    first = layout[0]
-    obs_dtype = _working_dtype(first["observations"].dtype, integer=None)
-    action_dtype = _working_dtype(first["actions"].dtype, integer=np.int64)
-    obs = np.empty((steps, *first["observations"].shape[1:]), obs_dtype)
-    next_obs = np.empty_like(obs)
-    actions = np.empty((steps, *first["actions"].shape[1:]), action_dtype)
-    rewards, terminated, truncated = np.empty(steps, np.float32), np.empty(steps, bool), np.empty(steps, bool)
-    row = 0
-    for members in layout:
-        n = members["rewards"].shape[0]
-        if n == 0:
-            continue
-        observations = members["observations"][()]
-        obs[row:row + n], next_obs[row:row + n] = observations[:-1], observations[1:]
-        actions[row:row + n] = members["actions"][()]
-        rewards[row:row + n] = members["rewards"][()].reshape(n)
-        terminated[row:row + n] = members["terminations"][()].reshape(n) != 0
-        truncated[row:row + n] = members["truncations"][()].reshape(n) != 0
-        row += n
-    return {"obs": obs, "actions": actions, "rewards": rewards, "next_obs": next_obs,
-            "terminated": terminated, "truncated": truncated}
-
-
 def _working_dtype(dtype: np.dtype, integer) -> np.dtype:
     """float32 for floats (rlforge's working precision); integers as they are, or `integer`."""
     if dtype.kind == "f":
@@ -324,10 +225,10 @@ def _working_dtype(dtype: np.dtype, integer) -> np.dtype:
     return np.dtype(integer) if integer is not None and dtype.kind in "iub" else dtype
 
 
-def _mark_unfinished_episodes(dataset: Dataset, layout: list[dict]) -> None:
+def _mark_unfinished_episodes(dataset: Dataset, lengths: list[int]) -> None:
     """An episode stored without a final termination or truncation (Minari allows it) ends
     there all the same: its last step is marked truncated, so the flat arrays keep the cut."""
-    stops = np.cumsum([m["rewards"].shape[0] for m in layout]) - 1
+    stops = np.cumsum(lengths, dtype=np.int64) - 1
     stops = stops[stops >= 0]
     unfinished = stops[~(dataset.terminated[stops] | dataset.truncated[stops])] if len(stops) else stops
     if len(unfinished):
