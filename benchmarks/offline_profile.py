@@ -5,8 +5,8 @@ locomotion size, next to the floor (the step's bare math on one fixed batch).
         --out benchmarks/results/offline_profile_<date>.json
     python benchmarks/offline_profile.py --algos iql,cql --torch-profiler     # operator tables
 
-Each algorithm is built as `rlforge train --algo ALGO --env HalfCheetah-v5` builds it (the
-preset's networks and batch: configs/<algo>/HalfCheetah-v5.yaml), on a dataset of `--rows`
+Each algorithm is built as `rlforge train --algo ALGO --env HalfCheetah-v4` builds it (the
+preset's networks and batch: configs/<algo>/HalfCheetah-v4.yaml), on a dataset of `--rows`
 random transitions of HalfCheetah's shapes (17 observations, 6 actions; the values do not
 change the arithmetic). Three measurements alternate in rounds, `--steps` gradient steps each,
 one torch thread, at the matmul precision the engine picks for the run:
@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from results_json import write_json  # noqa: E402
 
 ALGOS = ("td3bc", "iql", "awac", "cql")
-ENV = "HalfCheetah-v5"  # the presets' env (its shapes are HalfCheetah-v4's)
+ENV = "HalfCheetah-v4"
 OBS_DIM, ACT_DIM = 17, 6
 
 

@@ -62,7 +62,7 @@ SIDES = ("rlforge", "d3rlpy")
 EVAL_SEED_OFFSET = 1_000_003  # rlforge's (rlforge.engine.EVAL_SEED_OFFSET): episode i of seed s is reset with s + this + i
 ALGOS = ("iql", "cql", "td3bc")
 
-# rlforge's settings per algorithm: the D4RL locomotion presets (configs/<algo>/Hopper-v5.yaml,
+# rlforge's settings per algorithm: the D4RL locomotion presets (configs/<algo>/Hopper-v4.yaml,
 # the same for HalfCheetah and Walker2d; tests/test_offline_vs_d3rlpy.py checks they agree),
 # given to rlforge as --set and translated for d3rlpy by d3rlpy_side.d3rlpy_config.
 COMMON = {"activation": "relu", "num_critics": 2, "batch_size": 256, "gamma": 0.99, "tau": 0.005, "lr": 3.0e-4}

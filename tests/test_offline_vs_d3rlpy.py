@@ -43,7 +43,7 @@ def test_d3rlpy_side_imports_neither_rlforge_nor_d3rlpy_at_the_top():
 def test_settings_are_the_d4rl_presets(algo):
     """The harness's settings are the presets' values for the D4RL locomotion tasks, key by key."""
     for task in ("Hopper", "HalfCheetah", "Walker2d"):
-        preset = yaml.safe_load((ROOT / "configs" / algo / f"{task}-v5.yaml").read_text())
+        preset = yaml.safe_load((ROOT / "configs" / algo / f"{task}-v4.yaml").read_text())
         run_keys = {"total_steps", "eval_every", "eval_episodes", "log_every", "dataset"}
         for key, value in preset.items():
             if key not in run_keys:
