@@ -57,7 +57,9 @@ class RunConfig:
     checkpoint_every: int = option(0, "environment steps between checkpoints (0: only at the end)")
     keep_checkpoints: int = option(3, "periodic checkpoints kept (the newest ones)")
     device: Literal["cpu", "cuda", "auto"] = option("auto", "torch device; auto picks cuda when available")
-    torch_threads: int = option(0, "torch CPU threads (0: the number of cores, at most 4)")
+    torch_threads: int = option(
+        1, "torch CPU threads for the updates (0: the number of cores, at most 4); one by default: more threads "
+           "wait for cores other processes hold, 3-5x slower on a shared machine (docs/performance.md#threads)")
     save_dataset_as: str = option(
         "", "for agents that keep what they collect (rnd): also publish the run's dataset under this Minari id "
             "(namespace/name-vN) in MINARI_DATASETS_PATH, replacing an earlier one of that id")
