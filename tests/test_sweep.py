@@ -156,7 +156,9 @@ def test_a_sweep_started_with_sigint_ignored_still_stops_on_sigint(tmp_path, toy
 def _midway(folder: Path) -> bool:
     """Two trials finished and one running past its first checkpoint."""
     statuses = []
-    for path in folder.rglob("meta.json"):
+    # trial folders only (ENV/SETTING/sSEED): a running trial prunes old checkpoint folders,
+    # which a recursive walk could be inside of when they vanish
+    for path in folder.glob("*/*/*/meta.json"):
         try:
             statuses.append((json.loads(path.read_text())["status"], (path.parent / "checkpoints/latest").exists()))
         except (OSError, ValueError):
