@@ -139,3 +139,37 @@ def test_networks_are_in_evaluation_mode_outside_updating_statistics():
 def test_momentum_outside_its_range_is_refused():
     with pytest.raises(ValueError, match="momentum"):
         BatchRenorm(3, momentum=1.0)
+
+
+@pytest.mark.parametrize("members", [None, 2])
+@pytest.mark.parametrize("warmed_up", [False, True])
+def test_the_written_out_backward_equals_autograd_of_the_formula(members, warmed_up):
+    """The training forward's hand-written backward (rlforge.batch_renorm._TrainingRenorm)
+    against autograd through the module docstring's formula, in float64."""
+    torch.manual_seed(0)
+    shape, params = ((members, 7, 5), (members, 1, 5)) if members else ((7, 5), (1, 5))
+    brn = BatchRenorm(5, members, eps=EPS, warmup_steps=0 if warmed_up else 10).double().train()
+    with torch.no_grad():
+        for tensor in (brn.weight, brn.bias, brn.running_mean):
+            tensor.copy_(torch.randn(params))
+        brn.running_var.copy_(torch.rand(params) * 3 + 0.05)  # some r and d clip, some do not
+    running_mean, running_var = brn.running_mean.clone(), brn.running_var.clone()
+    x = (torch.randn(shape, dtype=torch.float64) * 3 + 1).requires_grad_(True)
+    g = torch.randn(shape, dtype=torch.float64)
+
+    var, mean = torch.var_mean(x, dim=-2, keepdim=True, correction=0)
+    x_hat = (x - mean) * torch.rsqrt(var + EPS)
+    if warmed_up:
+        with torch.no_grad():
+            running_inv_std = torch.rsqrt(running_var + EPS)
+            r = (running_inv_std * torch.sqrt(var + EPS)).clamp(1 / 3, 3)
+            d = ((mean - running_mean) * running_inv_std).clamp(-5, 5)
+        x_hat = x_hat * r + d
+    expected = x_hat * brn.weight + brn.bias
+    expected_grads = torch.autograd.grad((expected * g).sum(), (x, brn.weight, brn.bias))
+
+    out = brn(x)
+    grads = torch.autograd.grad((out * g).sum(), (x, brn.weight, brn.bias))
+    torch.testing.assert_close(out, expected)
+    for got, want in zip(grads, expected_grads):
+        torch.testing.assert_close(got, want)

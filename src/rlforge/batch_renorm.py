@@ -56,20 +56,13 @@ class BatchRenorm(nn.Module):
         if not self.training:
             x_hat = (x - self.running_mean) * torch.rsqrt(self.running_var + self.eps)
             return torch.addcmul(self.bias, x_hat, self.weight)
-        var, mean = torch.var_mean(x, dim=-2, keepdim=True, correction=0)
-        inv_std = torch.rsqrt(var + self.eps)
-        x_hat = (x - mean) * inv_std
-        if int(self.steps) >= self.warmup_steps:
-            with torch.no_grad():
-                inv_running_std = torch.rsqrt(self.running_var + self.eps)
-                r = (inv_running_std / inv_std).clamp_(1.0 / self.r_max, self.r_max)
-                d = ((mean - self.running_mean) * inv_running_std).clamp_(-self.d_max, self.d_max)
-            x_hat = torch.addcmul(d, x_hat, r)
+        out, mean, var = _TrainingRenorm.apply(x, self.weight, self.bias, self.running_mean, self.running_var,
+                                               self.eps, self.r_max, self.d_max, int(self.steps) >= self.warmup_steps)
         with torch.no_grad():
             self.running_mean.lerp_(mean, 1.0 - self.momentum)
             self.running_var.lerp_(var, 1.0 - self.momentum)
             self.steps += 1
-        return torch.addcmul(self.bias, x_hat, self.weight)
+        return out
 
     def extra_repr(self) -> str:
         members = f", members={self.members}" if self.members is not None else ""
@@ -109,3 +102,52 @@ def updating_statistics(layers: list[BatchRenorm]):
     finally:
         for layer in layers:
             layer.training = False
+
+
+class _TrainingRenorm(torch.autograd.Function):
+    """The training-mode forward, with its backward written out. Autograd's trace of the same
+    formula makes about twice as many passes over the batch, which on a CPU cost more than the
+    layer's matrix product (docs/performance.md#crossq-step). Returns the output and the
+    batch's mean and biased variance (for the running statistics; no gradient flows there).
+
+    With x_hat = (x - mean) * inv_std, y = x_hat * s + t where s = weight * r and
+    t = bias + weight * d (r = 1, d = 0 before the warm-up ends; both constants), the
+    gradients are, with sums over the batch axis and N rows:
+        dbias = sum(g),  dweight = r * sum(g * x_hat) + d * sum(g),
+        dx = inv_std * s * (g - sum(g) / N - x_hat * sum(g * x_hat) / N)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, eps, r_max, d_max, renorm):
+        mean = x.mean(dim=-2, keepdim=True)
+        # the centred input's mean square: torch.var_mean over this axis is several times slower
+        x_hat = x - mean
+        var = (x_hat * x_hat).mean(dim=-2, keepdim=True)
+        inv_std = torch.rsqrt(var + eps)
+        x_hat.mul_(inv_std)
+        r = d = None
+        scale, shift = weight, bias
+        if renorm:
+            inv_running_std = torch.rsqrt(running_var + eps)
+            r = (inv_running_std / inv_std).clamp_(1.0 / r_max, r_max)
+            d = ((mean - running_mean) * inv_running_std).clamp_(-d_max, d_max)
+            scale, shift = weight * r, torch.addcmul(bias, weight, d)
+        ctx.save_for_backward(x_hat, inv_std, scale, r, d)
+        ctx.mark_non_differentiable(mean, var)
+        return torch.addcmul(shift, x_hat, scale), mean, var
+
+    @staticmethod
+    def backward(ctx, grad, _grad_mean, _grad_var):
+        x_hat, inv_std, scale, r, d = ctx.saved_tensors
+        rows = grad.shape[-2]
+        sum_g = grad.sum(dim=-2, keepdim=True)
+        sum_g_xhat = (grad * x_hat).sum(dim=-2, keepdim=True)
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            grad_x = grad - x_hat * (sum_g_xhat / rows)
+            grad_x.sub_(sum_g / rows).mul_(inv_std * scale)
+        grad_weight = grad_bias = None
+        if ctx.needs_input_grad[1]:
+            grad_weight = sum_g_xhat if r is None else sum_g_xhat * r + sum_g * d
+        if ctx.needs_input_grad[2]:
+            grad_bias = sum_g
+        return grad_x, grad_weight, grad_bias, None, None, None, None, None, None
