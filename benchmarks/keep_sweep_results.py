@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 from pathlib import Path
 
 from rlforge.sweeps.state import trial_status
@@ -26,7 +27,8 @@ DEFAULT_DEST = Path(__file__).resolve().parent / "results" / "sweeps"
 def keep_finished(sweep_dir: Path, dest_root: Path) -> list[Path]:
     """Copy every finished trial's small files; return the trial folders copied."""
     if not (sweep_dir / "sweep.json").is_file():
-        raise SystemExit(f"error: {sweep_dir} holds no sweep.json: not a sweep folder")
+        print(f"error: {sweep_dir} holds no sweep.json: not a sweep folder", file=sys.stderr)
+        raise SystemExit(2)
     dest = dest_root / sweep_dir.name
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(sweep_dir / "sweep.json", dest / "sweep.json")
