@@ -173,3 +173,22 @@ def test_the_written_out_backward_equals_autograd_of_the_formula(members, warmed
     torch.testing.assert_close(out, expected)
     for got, want in zip(grads, expected_grads):
         torch.testing.assert_close(got, want)
+
+
+def test_evaluation_affine_is_the_evaluation_forward():
+    from rlforge.batch_renorm import evaluation_affine
+
+    torch.manual_seed(0)
+    layer = BatchRenorm(5, eps=1e-3)
+    with torch.no_grad():
+        layer.running_mean.normal_()
+        layer.running_var.uniform_(0.1, 4.0)
+        layer.weight.normal_()
+        layer.bias.normal_()
+    x = torch.randn(8, 5, dtype=torch.float64)
+    scale, shift = evaluation_affine(layer.double().eval())
+    manual = (x - layer.running_mean) / torch.sqrt(layer.running_var + 1e-3) * layer.weight + layer.bias
+    torch.testing.assert_close(x * scale + shift, manual)
+    torch.testing.assert_close(layer(x), manual)
+    with pytest.raises(ValueError, match="not an ensemble"):
+        evaluation_affine(BatchRenorm(5, members=2))

@@ -87,6 +87,18 @@ def renorm_mlp(in_dim: int, hidden: list[int], out_dim: int, act: str = "relu", 
     return nn.Sequential(*layers).train(False)  # evaluation mode unless inside updating_statistics
 
 
+def evaluation_affine(layer: BatchRenorm) -> tuple[torch.Tensor, torch.Tensor]:
+    """(scale, shift) with layer(x) == x * scale + shift in evaluation mode: the running
+    statistics and the affine parameters as one per-feature map (for a single layer, not an
+    ensemble's). Folded into the next Linear, it leaves a plain MLP (an exported actor)."""
+    if layer.members is not None:
+        raise ValueError("evaluation_affine takes a single BatchRenorm layer, not an ensemble's")
+    with torch.no_grad():
+        scale = layer.weight * torch.rsqrt(layer.running_var + layer.eps)
+        shift = layer.bias - layer.running_mean * scale
+    return scale.reshape(-1), shift.reshape(-1)
+
+
 def renorm_layers(module: nn.Module) -> list[BatchRenorm]:
     return [m for m in module.modules() if isinstance(m, BatchRenorm)]
 

@@ -1,4 +1,4 @@
-"""Experts from rlforge runs: a SAC run's actor exported to an expert file acts as the run's
+"""Experts from rlforge runs: a SAC (or CrossQ) run's actor exported to an expert file acts as the run's
 policy does (deterministically); a run directory is itself an expert; loading one leaves the
 global RNGs alone; the shipped experts load."""
 
@@ -38,6 +38,36 @@ def test_export_keeps_the_deterministic_actor(sac_run, tmp_path):
     obs = np.random.default_rng(0).normal(size=(256, 3)).astype(np.float32) * 2
     np.testing.assert_allclose(expert.act(obs), policy.act(obs, deterministic=True), atol=1e-5)
     assert (tmp_path / "pend.safetensors").stat().st_size < 10_000
+
+
+def test_a_crossq_actor_exports_with_its_batch_renormalisation_folded_in(tmp_path):
+    from rlforge.batch_renorm import renorm_layers
+
+    result = run_cli(["train", "--algo", "crossq", "--env", "Pendulum-v1", "--steps", "300", "--run-dir", "run",
+                      "--set", "torch_threads=1", "--set", "actor_hidden=[16,16]", "--set", "critic_hidden=[16]",
+                      "--set", "random_steps=100", "--set", "learning_starts=100", "--set", "bn_warmup_steps=50",
+                      "--set", "eval_episodes=1"], cwd=tmp_path, env=ENV)
+    assert result.returncode == 0, result.stderr
+    result = run_cli(["expert", "export", "run", "--out", "pend", "--eval-episodes", "0"], cwd=tmp_path, env=ENV)
+    assert result.returncode == 0, result.stderr
+    policy, _ = load_run_policy(tmp_path / "run")
+    layers = renorm_layers(policy)
+    assert len(layers) == 3 and all(int(layer.steps) > 0 for layer in layers)  # statistics that moved
+    assert not torch.allclose(layers[0].running_var, torch.ones_like(layers[0].running_var))
+    expert = load_expert_file(tmp_path / "pend.json")
+    assert expert.hidden == [16, 16] and json.loads((tmp_path / "pend.json").read_text())["source"]["algo"] == "crossq"
+    obs = np.random.default_rng(0).normal(size=(256, 3)).astype(np.float32) * 2
+    np.testing.assert_allclose(expert.act(obs), policy.act(obs, deterministic=True), atol=1e-5)
+
+
+def test_only_sac_family_runs_export(tmp_path):
+    result = run_cli(["train", "--algo", "td3", "--env", "Pendulum-v1", "--steps", "50", "--run-dir", "run",
+                      "--set", "torch_threads=1", "--set", "random_steps=50", "--set", "eval_episodes=1"],
+                     cwd=tmp_path, env=cli_env(RLFORGE_LOAD_PLUGINS="imitation,td3"))
+    assert result.returncode == 0, result.stderr
+    result = run_cli(["expert", "export", "run", "--out", "pend"], cwd=tmp_path, env=cli_env(RLFORGE_LOAD_PLUGINS="imitation,td3"))
+    assert result.returncode == 2 and "only sac, bc-sac, crossq runs can be exported" in result.stderr
+    assert not (tmp_path / "pend.json").exists()
 
 
 def test_a_run_directory_is_an_expert_and_loading_it_leaves_global_rngs_alone(sac_run):

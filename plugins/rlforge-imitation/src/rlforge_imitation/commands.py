@@ -186,13 +186,14 @@ def expert_list():
               help="Deterministic episodes to measure the exported expert's return (0: skip).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the evaluation episodes.")
 def expert_export(source, out, env_id, eval_episodes, seed):
-    """Write an rlforge expert file from a SAC run or checkpoint (its actor's mean action only)
-    or from a CS285 expert pickle; measure its return."""
+    """Write an rlforge expert file from a SAC, bc-sac or CrossQ run or checkpoint (its actor's
+    mean action only) or from a CS285 expert pickle; measure its return."""
     from pathlib import Path
 
     from rlforge.console import console
     from rlforge.errors import RLForgeError
-    from rlforge_imitation.experts import export_sac_actor, load_cs285, load_run_policy, save_expert
+    from rlforge_imitation.experts import (EXPORTABLE_ALGOS, export_sac_actor, load_cs285, load_run_policy,
+                                           save_expert)
 
     if Path(source).suffix in (".pkl", ".pickle"):
         if not env_id:
@@ -202,9 +203,9 @@ def expert_export(source, out, env_id, eval_episodes, seed):
         info = {"env": env_id, "source": {"format": "cs285", "file": str(source)}}
     else:
         policy, metadata = load_run_policy(source)
-        if metadata["algo"] != "sac":
-            raise RLForgeError(f"only SAC runs can be exported (this one is {metadata['algo']!r}); other runs can be "
-                               "used as experts directly by their run directory")
+        if metadata["algo"] not in EXPORTABLE_ALGOS:
+            raise RLForgeError(f"only {', '.join(EXPORTABLE_ALGOS)} runs can be exported (this one is "
+                               f"{metadata['algo']!r}); other runs can be used as experts directly by their run directory")
         if env_id and env_id != metadata["env"]:
             raise RLForgeError(f"--env {env_id} disagrees with the run's env {metadata['env']}")
         env_id = metadata["env"]

@@ -25,11 +25,13 @@ import torch
 from torch import nn
 
 from rlforge.agent import Policy
+from rlforge.batch_renorm import BatchRenorm, evaluation_affine
 from rlforge.errors import RLForgeError
 from rlforge.nn import ACTIVATIONS
 from rlforge.nn import activation as activation_class
 
 EXPERT_FORMAT = "rlforge-expert"
+EXPORTABLE_ALGOS = ("sac", "bc-sac", "crossq")  # their actor is rlforge-sac's SACPolicy
 CS285_ACTIVATIONS = {"tanh": "tanh", "lrelu": "leaky_relu"}  # leaky_relu: slope 0.01, as CS285's lrelu
 
 
@@ -280,30 +282,57 @@ def load_run_policy(path):
 
 
 def export_sac_actor(policy, obs_dim: int) -> ExpertPolicy:
-    """The deterministic part of a SAC actor (the rlforge-sac SACPolicy: an MLP giving the mean
-    and log-std of a tanh-squashed Gaussian) as an ExpertPolicy: the mean rows of the output
-    layer, tanh, the action bounds."""
+    """The deterministic part of a SAC-family actor (the rlforge-sac SACPolicy of `sac`,
+    `bc-sac` and `crossq`: an MLP giving the mean and log-std of a tanh-squashed Gaussian) as
+    an ExpertPolicy: the mean rows of the output layer, tanh, the action bounds. CrossQ's batch
+    renormalisation layers are fixed per-feature affine maps once training is over, so each is
+    folded into the Linear layer after it: the exported MLP computes the same function."""
     normalizers = [m for m in policy.net if type(m).__name__ == "ObsNormalizer"]  # bc-sac's normalize_obs
     if len(normalizers) > 1 or (normalizers and policy.net[0] is not normalizers[0]):
         raise RLForgeError("cannot export this policy: expected at most one observation normalizer, in front")
-    linears = [m for m in policy.net if isinstance(m, nn.Linear)]
-    activations = {type(m) for m in policy.net if not isinstance(m, nn.Linear) and m not in normalizers}
+    linears = _folded_linears(policy.net)
+    activations = {type(m) for m in policy.net
+                   if not isinstance(m, (nn.Linear, BatchRenorm)) and m not in normalizers}
     names = [name for name, cls in ACTIVATIONS.items() if cls in activations]
     if len(names) != 1:
         raise RLForgeError("cannot export this policy: expected an MLP with one kind of activation")
     act_dim = int(np.prod(policy.action_shape))
     low, high = policy.action_low.cpu().numpy(), policy.action_high.cpu().numpy()
-    expert = ExpertPolicy(obs_dim, act_dim, [m.out_features for m in linears[:-1]], names[0], "tanh", low, high)
+    expert = ExpertPolicy(obs_dim, act_dim, [weight.shape[0] for weight, _ in linears[:-1]], names[0], "tanh", low, high)
     with torch.no_grad():
-        for target, source in zip(expert.hidden_layers, linears[:-1]):
-            target.weight.copy_(source.weight)
-            target.bias.copy_(source.bias)
-        expert.out.weight.copy_(linears[-1].weight[:act_dim])
-        expert.out.bias.copy_(linears[-1].bias[:act_dim])
+        for target, (weight, bias) in zip(expert.hidden_layers, linears[:-1]):
+            target.weight.copy_(weight)
+            target.bias.copy_(bias)
+        weight, bias = linears[-1]
+        expert.out.weight.copy_(weight[:act_dim])
+        expert.out.bias.copy_(bias[:act_dim])
         if normalizers:
             expert.obs_mean.copy_(normalizers[0].mean)
             expert.obs_std.copy_(normalizers[0].std)
     return expert.eval()
+
+
+def _folded_linears(modules) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(weight, bias) of each Linear layer in `modules`, with the batch renormalisation layers
+    right before it folded in: Linear(x * scale + shift) = (W * scale) x + (W shift + b)."""
+    folded, pending = [], None  # pending: the (scale, shift) of the renorm layers not yet folded
+    with torch.no_grad():
+        for module in modules:
+            if isinstance(module, BatchRenorm):
+                scale, shift = evaluation_affine(module)
+                pending = (scale, shift) if pending is None else (pending[0] * scale, pending[1] * scale + shift)
+            elif isinstance(module, nn.Linear):
+                weight, bias = module.weight, module.bias
+                if pending is not None:
+                    weight, bias = weight * pending[0], bias + weight @ pending[1]
+                    pending = None
+                folded.append((weight, bias))
+            elif pending is not None:
+                raise RLForgeError("cannot export this policy: a batch renormalisation layer is not followed by a "
+                                   "Linear layer")
+    if pending is not None or not folded:
+        raise RLForgeError("cannot export this policy: expected an MLP ending in a Linear layer")
+    return folded
 
 
 # ----------------------------------------------------------------------------- any expert
