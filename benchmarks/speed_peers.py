@@ -15,7 +15,7 @@ import importlib
 import json
 import time
 
-from speed_settings import total_steps
+from speed_settings import timing_window, total_steps
 
 EVAL_SEED = 1_000_003  # rlforge's evaluation seed offset (the run's seed + this), used by every side
 
@@ -117,7 +117,7 @@ def run(library: str, algo: str, s: dict, threads: int, device: str, matmul: str
     from stable_baselines3.common.callbacks import BaseCallback
 
     class Clock(BaseCallback):
-        """perf_counter at learning_starts and at the end; for PPO the periodic evaluations."""
+        """perf_counter at the timing window's start and at the end; for PPO the periodic evaluations."""
 
         def __init__(self):
             super().__init__()
@@ -125,8 +125,9 @@ def run(library: str, algo: str, s: dict, threads: int, device: str, matmul: str
             self.next_eval = s.get("eval_every", 1 << 62)
 
         def _on_step(self):
-            if self.num_timesteps == s.get("learning_starts") or (algo == "ppo" and "start" not in self.marks
-                                                                  and self.num_timesteps >= s["eval_every"]):
+            window_opens = (self.num_timesteps == timing_window(s)[0] if algo != "ppo"
+                            else "start" not in self.marks and self.num_timesteps >= s["eval_every"])
+            if window_opens:
                 self.marks["start"] = time.perf_counter()
             if algo == "ppo" and self.num_timesteps >= self.next_eval:
                 self.next_eval += s["eval_every"]
@@ -145,7 +146,8 @@ def run(library: str, algo: str, s: dict, threads: int, device: str, matmul: str
     if algo == "ppo":
         return {"evals": clock.evals, "eval_seconds": clock.eval_seconds,
                 "window": clock.marks["end"] - clock.marks["start"]}
-    sps = (total - s["learning_starts"]) / (clock.marks["end"] - clock.marks["start"])
+    start, end = timing_window(s)
+    sps = (end - start) / (clock.marks["end"] - clock.marks["start"])
     return {"sps": sps, "eval_return": evaluate(model, s, s["eval_episodes"])}
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import math
 
 OFF_POLICY_MUJOCO = {"env": "HalfCheetah-v4", "hidden": [256, 256], "batch_size": 256, "buffer_size": 1_000_000,
-                     "gamma": 0.99, "learning_starts": 5000, "updates_per_step": 1, "steps": 3000,
-                     "eval_episodes": 5}
+                     "gamma": 0.99, "learning_starts": 5000, "settle_steps": 1000, "updates_per_step": 1,
+                     "steps": 3000, "eval_episodes": 5}
 
 SETTINGS = {
     "sac": {**OFF_POLICY_MUJOCO, "lr": 3e-4, "tau": 0.005, "init_temperature": 1.0},
@@ -19,16 +19,16 @@ SETTINGS = {
     "crossq": {**OFF_POLICY_MUJOCO, "critic_hidden": [256, 256], "lr": 1e-3, "adam_beta1": 0.5, "policy_delay": 3,
                "init_temperature": 1.0, "bn_momentum": 0.99, "bn_warmup_steps": 100_000},
     "dqn": {"env": "CartPole-v1", "hidden": [64, 64], "batch_size": 128, "lr": 1e-3, "buffer_size": 100_000,
-            "gamma": 0.99, "learning_starts": 1000, "train_freq": 1, "gradient_steps": 1, "max_grad_norm": 10.0,
+            "gamma": 0.99, "learning_starts": 1000, "settle_steps": 1000, "train_freq": 1, "gradient_steps": 1, "max_grad_norm": 10.0,
             "target_period": 1000, "epsilon_start": 1.0, "epsilon_end": 0.02, "epsilon_fraction": 0.1,
             "steps": 20_000, "eval_episodes": 10},
     "ppo": {"env": "CartPole-v1", "num_envs": 8, "n_steps": 32, "batch_size": 256, "epochs": 20, "lr": 1e-3,
             "gamma": 0.98, "gae_lambda": 0.8, "clip": 0.2, "ent_coef": 0.0, "vf_coef": 0.5, "max_grad_norm": 0.5,
             "hidden": [64, 64], "threshold": 475.0, "eval_every": 2048, "eval_episodes": 10, "steps": 51_200},
 }
-OFF_POLICY_TINY = {"learning_starts": 200, "steps": 200, "eval_episodes": 1, "buffer_size": 10_000}
+OFF_POLICY_TINY = {"learning_starts": 200, "settle_steps": 100, "steps": 200, "eval_episodes": 1, "buffer_size": 10_000}
 TINY = {"sac": OFF_POLICY_TINY, "td3": OFF_POLICY_TINY, "crossq": OFF_POLICY_TINY,
-        "dqn": {"learning_starts": 200, "steps": 400, "eval_episodes": 1, "buffer_size": 10_000},
+        "dqn": {"learning_starts": 200, "settle_steps": 100, "steps": 400, "eval_episodes": 1, "buffer_size": 10_000},
         "ppo": {"steps": 1024, "eval_every": 512, "eval_episodes": 1}}
 
 # rlforge's speed targets against each peer (issues 9, 21 and 24): (ratio measured, direction, bound)
@@ -40,14 +40,22 @@ TARGETS = {
 }
 
 
+def timing_window(s: dict) -> tuple[int, int]:
+    """The env steps between which an off-policy run is timed: from `settle_steps` after
+    learning starts (so one-time costs such as JAX's compilation of the update, about 5 s for
+    SBX's SAC here, stay out of a window of ~30 s) to the end, `steps` later."""
+    start = s["learning_starts"] + s["settle_steps"]
+    return start, start + s["steps"]
+
+
 def total_steps(algo: str, s: dict) -> int:
-    """The whole budget: PPO's steps, or the off-policy warm-up plus the timed steps."""
-    return s["steps"] if algo == "ppo" else s["learning_starts"] + s["steps"]
+    """The whole budget: PPO's steps, or the off-policy warm-up, settling and timed steps."""
+    return s["steps"] if algo == "ppo" else timing_window(s)[1]
 
 
 def log_every(s: dict) -> int:
-    """Metric rows land exactly on learning_starts and on the last step (the timing marks)."""
-    return math.gcd(s["learning_starts"], s["steps"], 1000)
+    """Metric rows land exactly on the timing window's two ends."""
+    return math.gcd(*timing_window(s), 1000)
 
 
 def rlforge_sets(algo: str, s: dict, threads: int, device: str) -> dict:

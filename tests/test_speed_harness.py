@@ -141,3 +141,15 @@ def test_training_with_the_lean_adam_never_imports_torch_dynamo():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_the_timing_window_leaves_out_the_first_steps_after_learning_starts():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from speed_settings import SETTINGS, TINY, log_every, timing_window, total_steps
+
+    for algo in ("sac", "td3", "crossq", "dqn"):
+        for settings in (SETTINGS[algo], {**SETTINGS[algo], **TINY[algo]}):
+            start, end = timing_window(settings)
+            assert start == settings["learning_starts"] + settings["settle_steps"] > settings["learning_starts"]
+            assert end - start == settings["steps"] and total_steps(algo, settings) == end
+            assert start % log_every(settings) == 0 and end % log_every(settings) == 0
