@@ -243,6 +243,20 @@ def test_an_engine_key_missing_from_an_older_run_counts_as_its_default():
     assert [[r.seed for r in runs] for runs in groups.values()] == [[1, 2], [3]]
 
 
+def test_runs_of_two_algorithms_are_told_apart_by_the_algorithm_and_what_varies_within_one():
+    from rlforge.sweeps.results import RunData, group_by_setting
+
+    def run(seed, algo, **config):
+        return RunData(Path(f"{algo}{seed}"), {"algo": algo, "env": "E", "seed": seed, **config}, seed, "finished")
+
+    runs = [run(1, "td3", policy_noise=0.2, lr=1e-3), run(2, "td3", policy_noise=0.2, lr=1e-3),
+            run(1, "crossq", adam_beta1=0.5, lr=1e-3), run(1, "crossq", adam_beta1=0.5, lr=3e-4)]
+    groups = group_by_setting(runs)
+    assert list(groups) == ["td3,lr=0.001", "crossq,lr=0.001", "crossq,lr=0.0003"]
+    assert [len(g) for g in groups.values()] == [2, 1, 1]
+    assert list(group_by_setting(runs[:3])) == ["td3", "crossq"]
+
+
 def test_compare_marks_a_setting_whose_seeds_are_unfinished(tmp_path):
     """A stopped seed counts with its last value; the table says so, and how far it got."""
     for seed, status, rows in ((1, "finished", [(1000, 10.0), (2000, 20.0)]), (2, "stopped", [(1000, 12.0)])):

@@ -101,14 +101,24 @@ def run_config_defaults() -> dict:
 
 def group_by_setting(runs: list[RunData]) -> dict[str, list[RunData]]:
     """label -> the runs (seeds) of that setting, in first-seen order. An engine key missing from
-    an older run's config counts as its default, so upgrading rlforge does not split a setting."""
+    an older run's config counts as its default, so upgrading rlforge does not split a setting.
+    The label names the algorithm and env where they differ, and the keys that differ between
+    runs of one algorithm: keys that differ only because two algorithms have different settings
+    (TD3's policy_noise, CrossQ's adam_beta1, ...) are said by the algorithm's name."""
     keys = [k for k in dict.fromkeys(["algo", "env", *(k for r in runs for k in r.config)]) if k not in NOT_SETTINGS]
     defaults = run_config_defaults()
 
     def value(run: RunData, key: str):
         return run.config[key] if key in run.config else defaults.get(key)
 
-    varying = [k for k in keys if len({json.dumps(value(r, k), sort_keys=True) for r in runs}) > 1]
+    def differs(some: list[RunData], key: str) -> bool:
+        return len({json.dumps(value(r, key), sort_keys=True) for r in some}) > 1
+
+    by_algo: dict = {}
+    for run in runs:
+        by_algo.setdefault(value(run, "algo"), []).append(run)
+    varying = [k for k in keys if differs(runs, k) and (
+        k in ("algo", "env") or any(differs(same_algo, k) for same_algo in by_algo.values()))]
     groups: dict[str, list[RunData]] = {}
     for run in runs:
         parts = [format_value(value(run, k)) if k in ("algo", "env") else f"{k}={format_value(value(run, k))}"
