@@ -23,6 +23,8 @@ def test_train_writes_a_complete_run_directory(tmp_path, toy_plugin):
     assert config["algo"] == "toy" and config["seed"] == 4 and config["total_steps"] == 2000
     meta = json.loads((run_dir / "meta.json").read_text())
     assert meta["status"] == "finished" and meta["step"] == 2000 and meta["last_eval"]["return_mean"] > 0
+    (machine,) = meta["machines"]  # where it ran and at what matmul precision
+    assert machine["cores"] >= 1 and machine["cpu"] and machine["update_matmul_precision"] in ("highest", "high", "medium")
     rows = list(csv.DictReader(open(run_dir / "metrics.csv")))
     tags = {row["tag"] for row in rows}
     assert {"charts/episode_return", "charts/episode_length", "charts/sps", "losses/toy",

@@ -56,6 +56,7 @@ def test_sigkill_during_a_checkpoint_write_loses_nothing_and_resumes(tmp_path, t
     assert not list(checkpoints.glob(".tmp-*"))
     meta = json.loads((tmp_path / "run" / "meta.json").read_text())
     assert meta["status"] == "finished" and meta["step"] == 12000
+    assert len(meta["machines"]) == 1  # resumed on the same machine: listed once
 
     straight = run_cli(TOY_RUN[:-6] + ["--run-dir", "straight", "--set", "eval_episodes=2", "--set", "log_every=500",
                                        "--set", "eval_every=5000", "--steps", "12000"],

@@ -165,6 +165,27 @@ class Run:
         self.meta.update(updates, step=self.step, updated=datetime.now().isoformat(timespec="seconds"))
         write_json_atomic(self.path / META_FILE, self.meta)
 
+    def record_machine(self, update_precision: str) -> None:
+        """Add this machine (CPU, cores, the matmul precision its updates run at) to meta.json's
+        `machines` unless it is there already: a run resumed elsewhere lists each machine once,
+        so its speed and its numerics can be told apart."""
+        machine = {"cpu": cpu_model(), "cores": os.cpu_count(), "update_matmul_precision": update_precision}
+        machines = list(self.meta.get("machines") or [])
+        if machine not in machines:
+            self.save_meta(machines=[*machines, machine])
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo), else what platform knows."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
 
 def _versions(plugin_version: str) -> dict:
     import gymnasium

@@ -172,6 +172,7 @@ def _train_and_report(engine, run, logger) -> int:
 
 def _train_and_record(engine, run, logger) -> int:
     hooks = get_host().hook
+    run.record_machine(engine.update_precision)
     try:
         outcome = engine.train(run, logger)
     except BaseException:
