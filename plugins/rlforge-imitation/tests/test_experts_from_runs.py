@@ -48,8 +48,13 @@ def test_a_crossq_actor_exports_with_its_batch_renormalisation_folded_in(tmp_pat
                       "--set", "random_steps=100", "--set", "learning_starts=100", "--set", "bn_warmup_steps=50",
                       "--set", "eval_episodes=1"], cwd=tmp_path, env=ENV)
     assert result.returncode == 0, result.stderr
+    result = run_cli(["train", "--resume", "run", "--steps", "350"], cwd=tmp_path, env=ENV)  # trained further
+    assert result.returncode == 0, result.stderr
     result = run_cli(["expert", "export", "run", "--out", "pend", "--eval-episodes", "0"], cwd=tmp_path, env=ENV)
     assert result.returncode == 0, result.stderr
+    source = json.loads((tmp_path / "pend.json").read_text())["source"]
+    assert source["step"] == 350 and source["training_command"].startswith("rlforge train --algo crossq")
+    assert source["resume_commands"] == ["rlforge train --resume run --steps 350"]
     policy, _ = load_run_policy(tmp_path / "run")
     layers = renorm_layers(policy)
     assert len(layers) == 3 and all(int(layer.steps) > 0 for layer in layers)  # statistics that moved

@@ -192,6 +192,7 @@ def expert_export(source, out, env_id, eval_episodes, seed):
 
     from rlforge.console import console
     from rlforge.errors import RLForgeError
+    from rlforge.runs import try_read_meta
     from rlforge_imitation.experts import (EXPORTABLE_ALGOS, export_sac_actor, load_cs285, load_run_policy,
                                            save_expert)
 
@@ -216,9 +217,11 @@ def expert_export(source, out, env_id, eval_episodes, seed):
         info = {"env": env_id, "source": {"algo": metadata["algo"], "checkpoint": metadata["checkpoint"],
                                           "step": metadata["counters"]["step"], "seed": metadata["config"].get("seed"),
                                           "plugin_version": metadata.get("plugin_version")}}
-        run_meta = Path(metadata["checkpoint"]).parent.parent / "meta.json"  # RUN_DIR/checkpoints/step_N
-        if run_meta.is_file():
-            info["source"]["training_command"] = json.loads(run_meta.read_text()).get("command")
+        run_info = try_read_meta(Path(metadata["checkpoint"]).parent.parent)  # RUN_DIR/checkpoints/step_N
+        if run_info is not None:
+            info["source"]["training_command"] = run_info.get("command")
+            if run_info.get("resume_commands"):
+                info["source"]["resume_commands"] = run_info["resume_commands"]
     info["export_command"] = _command_line()
     if eval_episodes:
         info["evaluation"] = _evaluate(exported, env_id, eval_episodes, seed)
