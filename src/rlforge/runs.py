@@ -134,7 +134,7 @@ class Run:
             "status": "running",
             "step": 0,
             "started": datetime.now().isoformat(timespec="seconds"),
-            "command": " ".join(["rlforge", *sys.argv[1:]]),
+            "command": invoked_command(),
             "versions": _versions(plugin_version),
             "host": platform.node(),
             "pid": os.getpid(),
@@ -173,6 +173,11 @@ class Run:
         machines = list(self.meta.get("machines") or [])
         if machine not in machines:
             self.save_meta(machines=[*machines, machine])
+
+
+def invoked_command() -> str:
+    """The rlforge command line this process was started with."""
+    return " ".join(["rlforge", *sys.argv[1:]])
 
 
 def cpu_model() -> str:

@@ -6,7 +6,6 @@ so bad input leaves nothing behind.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -139,9 +138,11 @@ def _restore_for_resume(run, steps: int | None):
     warn_if_no_update_due(engine)
     if not exact:
         console.print(f"[yellow]{resolved.env} cannot restore its exact state: resuming with fresh episodes")
-    command = " ".join(["rlforge", *sys.argv[1:]])  # with the first command, how the run was made
+    from rlforge.runs import invoked_command
+
+    # with the first command, how the run was made
     run.save_meta(status="running", pid=os.getpid(), resumed=run.meta.get("resumed", 0) + 1,
-                  resume_commands=[*run.meta.get("resume_commands", []), command])
+                  resume_commands=[*run.meta.get("resume_commands", []), invoked_command()])
     return engine
 
 
