@@ -37,6 +37,18 @@ def test_round_trip_keeps_types_values_and_int_keys(tmp_path):
     optimizer.load_state_dict(loaded["optimizer"])  # torch accepts what comes back
 
 
+def test_checkpoint_files_follow_the_umask_so_a_run_can_be_shared(tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        path = checkpoint.save(tmp_path, "step_1", sample_state(), {"algo": "demo"})
+    finally:
+        os.umask(mask)
+    modes = {file.name: file.stat().st_mode & 0o777 for file in path.iterdir()}
+    assert modes == {"state.json": 0o644, "tensors.safetensors": 0o644, "arrays.npz": 0o644}
+
+
 def test_latest_points_at_the_newest_and_prune_keeps_k(tmp_path):
     for step in (1, 2, 3, 4):
         checkpoint.save(tmp_path, f"step_{step:03d}", {"x": step}, {})

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save as safetensors_bytes
 
 from rlforge.errors import RLForgeError
 
@@ -152,7 +152,8 @@ def save(directory: Path, name: str, state: dict, metadata: dict) -> Path:
         _faults.before()
         temporary.mkdir()
         _faults.before()
-        save_file(tensors, str(temporary / TENSORS_FILE))
+        # safetensors' save_file creates its file 0600; bytes written here follow the umask like the other files
+        _write_synced(temporary / TENSORS_FILE, lambda h: h.write(safetensors_bytes(tensors)))
         _write_synced(temporary / ARRAYS_FILE, lambda h: np.savez(h, **arrays))
         _write_synced(temporary / STATE_FILE, lambda h: h.write(json.dumps(body).encode()))
         _fsync_dir(temporary)

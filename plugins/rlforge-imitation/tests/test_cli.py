@@ -70,6 +70,14 @@ def test_collect_refuses_what_it_cannot_write(tmp_path, pendulum_expert):
     args = ["collect", "-p", str(pendulum_expert), "-e", "Pendulum-v1", "-n", "1"]
     refused = run_cli([*args, "--out", "taken"], cwd=tmp_path, env=env)
     assert refused.returncode == 2 and "already exists; refusing to overwrite it" in refused.stderr
+    (tmp_path / "kept.npz").write_bytes(b"an earlier dataset")
+    for out in ("kept.npz", "kept"):  # `kept` is written as kept.npz with --format npz
+        refused = run_cli([*args, "--out", out, "--format", "npz"], cwd=tmp_path, env=env)
+        assert refused.returncode == 2 and "kept.npz' already exists" in refused.stderr and "--force" in refused.stderr
+    assert (tmp_path / "kept.npz").read_bytes() == b"an earlier dataset"
+    replaced = run_cli([*args, "--out", "kept.npz", "--force"], cwd=tmp_path, env=env)
+    assert replaced.returncode == 0, replaced.stderr
+    assert len(load_dataset(str(tmp_path / "kept.npz"))) == 200
     refused = run_cli(["collect", "-p", "x", "-e", "CartPole-v1", "--action-noise", "0.1", "-o", "c"], cwd=tmp_path, env=env)
     assert refused.returncode == 2 and "--action-noise needs continuous (Box) actions" in refused.stderr
     refused = run_cli([*args, "--id", "p/x-v0", "--format", "npz"], cwd=tmp_path, env=env)

@@ -40,6 +40,29 @@ def test_export_keeps_the_deterministic_actor(sac_run, tmp_path):
     assert (tmp_path / "pend.safetensors").stat().st_size < 10_000
 
 
+def test_export_refuses_to_overwrite_an_expert_file_unless_forced(sac_run, tmp_path):
+    (tmp_path / "pend.safetensors").write_bytes(b"someone's expert")
+    result = run_cli(["expert", "export", str(sac_run), "--out", "pend.json", "--eval-episodes", "0"],
+                     cwd=tmp_path, env=ENV)
+    assert result.returncode == 2 and "pend.safetensors' already exists" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "pend.safetensors").read_bytes() == b"someone's expert" and not (tmp_path / "pend.json").exists()
+    result = run_cli(["expert", "export", str(sac_run), "--out", "pend.json", "--eval-episodes", "0", "--force"],
+                     cwd=tmp_path, env=ENV)
+    assert result.returncode == 0, result.stderr
+    load_expert_file(tmp_path / "pend.json")
+    # readable by the group and others (safetensors' own save_file would have made it 0600)
+    assert (tmp_path / "pend.safetensors").stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def test_a_crossq_actor_exports_with_its_batch_renormalisation_folded_in(tmp_path):
     from rlforge.batch_renorm import renorm_layers
 

@@ -35,9 +35,10 @@ def _env_spaces(env_id: str):
     return env_spaces(env_id, registry.envs.get(env_id))
 
 
-def _collect_target(out, dataset_id, data_format):
+def _collect_target(out, dataset_id, data_format, force=False):
     """(format, path) to write: --id means a Minari dataset in MINARI_DATASETS_PATH; --out
-    means npz when it ends in .npz, else a Minari folder (unless --format says otherwise)."""
+    means npz when it ends in .npz, else a Minari folder (unless --format says otherwise).
+    An existing target is refused before anything is recorded (an npz is replaced with --force)."""
     from pathlib import Path
 
     from rlforge.datasets import minari_root
@@ -54,6 +55,10 @@ def _collect_target(out, dataset_id, data_format):
     path = Path(out)
     if data_format == "minari" and path.exists():
         raise RLForgeError(f"{str(path)!r} already exists; refusing to overwrite it")
+    if data_format == "npz":
+        path = path if path.suffix == ".npz" else path.with_name(path.name + ".npz")  # save_dataset's name
+        if path.exists() and not force:
+            raise RLForgeError(f"{str(path)!r} already exists; refusing to overwrite it (--force replaces it)")
     return data_format, path
 
 
@@ -71,14 +76,15 @@ def _collect_target(out, dataset_id, data_format):
               help="Write a Minari dataset into MINARI_DATASETS_PATH under this id (instead of --out).")
 @click.option("--format", "data_format", type=click.Choice(["minari", "npz"]),
               help="Dataset format (default: npz when --out ends in .npz, else minari).")
+@click.option("--force", is_flag=True, help="Replace an existing .npz (a Minari folder is never replaced).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the first episode's reset.")
 @click.option("--deterministic/--stochastic", default=True, show_default=True,
               help="Act with the policy's deterministic action, or sample (experts always act deterministically).")
 @click.option("--action-noise", type=click.FloatRange(min=0.0), default=0.0, show_default=True, metavar="STD",
               help="Gaussian noise of this standard deviation added to each action, clipped to the action bounds.")
 @reference_options
-def collect(policy_name, env_id, episodes, steps, out, dataset_id, data_format, seed, deterministic, action_noise,
-            ref, ref_random, ref_expert):
+def collect(policy_name, env_id, episodes, steps, out, dataset_id, data_format, force, seed, deterministic,
+            action_noise, ref, ref_random, ref_expert):
     """Record EPISODES episodes (or exactly N steps) of a policy into a dataset: a Minari folder
     (or id) or an rlforge .npz (no pickle), with its recipe and, if given, reference returns."""
     from gymnasium import spaces
@@ -95,7 +101,7 @@ def collect(policy_name, env_id, episodes, steps, out, dataset_id, data_format, 
         raise RLForgeError("give --episodes or --steps, not both")
     if steps is None:
         episodes = episodes or 10
-    data_format, path = _collect_target(out, dataset_id, data_format)
+    data_format, path = _collect_target(out, dataset_id, data_format, force)
     observation_space, action_space = _env_spaces(env_id)
     references = references_from_options(ref, ref_random, ref_expert, env_id)
     if action_noise > 0 and not isinstance(action_space, spaces.Box):
@@ -185,7 +191,8 @@ def expert_list():
 @click.option("--eval-episodes", type=click.IntRange(min=0), default=10, show_default=True,
               help="Deterministic episodes to measure the exported expert's return (0: skip).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the evaluation episodes.")
-def expert_export(source, out, env_id, eval_episodes, seed):
+@click.option("--force", is_flag=True, help="Replace existing FILE.json and FILE.safetensors.")
+def expert_export(source, out, env_id, eval_episodes, seed, force):
     """Write an rlforge expert file from a SAC, bc-sac or CrossQ run or checkpoint (its actor's
     mean action only) or from a CS285 expert pickle; measure its return."""
     from pathlib import Path
@@ -193,9 +200,12 @@ def expert_export(source, out, env_id, eval_episodes, seed):
     from rlforge.console import console
     from rlforge.errors import RLForgeError
     from rlforge.runs import try_read_meta
-    from rlforge_imitation.experts import (EXPORTABLE_ALGOS, export_sac_actor, load_cs285, load_run_policy,
-                                           save_expert)
+    from rlforge_imitation.experts import (EXPORTABLE_ALGOS, expert_files, export_sac_actor, load_cs285,
+                                           load_run_policy, save_expert)
 
+    existing = [str(file) for file in expert_files(out) if file.exists()]
+    if existing and not force:
+        raise RLForgeError(f"{existing[0]!r} already exists; refusing to overwrite it (--force replaces it)")
     if Path(source).suffix in (".pkl", ".pickle"):
         if not env_id:
             raise RLForgeError("a CS285 pickle does not name its env: pass --env")

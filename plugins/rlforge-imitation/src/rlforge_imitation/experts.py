@@ -184,12 +184,12 @@ def load_cs285(path, action_space=None) -> ExpertPolicy:
 
 def save_expert(expert: ExpertPolicy, path, info: dict) -> tuple[Path, Path]:
     """Write NAME.json and NAME.safetensors for `path` (either suffix, or none)."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     stem = _stem(Path(path))
     stem.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in expert.state_dict().items()}
-    save_file(tensors, str(stem.with_suffix(".safetensors")))
+    stem.with_suffix(".safetensors").write_bytes(save(tensors))  # save_file would make it 0600, not shareable
     description = {"format": EXPERT_FORMAT, "version": 1, "network": expert.describe(), **info}
     stem.with_suffix(".json").write_text(json.dumps(description, indent=2) + "\n")
     return stem.with_suffix(".json"), stem.with_suffix(".safetensors")
@@ -251,6 +251,12 @@ def _network_description(net, where) -> dict:
     widths = [net["in_dim"], *hidden, net["act_dim"]]
     check_fits(4.0 * sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:])), f"{where}'s network")
     return net
+
+
+def expert_files(path) -> tuple[Path, Path]:
+    """The two files of the expert file `path` (either suffix, or none): NAME.json, NAME.safetensors."""
+    stem = _stem(Path(path))
+    return stem.with_suffix(".json"), stem.with_suffix(".safetensors")
 
 
 def _stem(path: Path) -> Path:
