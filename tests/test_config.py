@@ -16,6 +16,7 @@ class DemoConfig:
     tuned: bool = option(True, "tune")
     batch_size: int = option(256, "batch")
     target_entropy: float | None = option(None, "entropy target")
+    compiled: bool | Literal["critic", "actor"] = option(False, "a flag or one of two names")
 
     def __post_init__(self):
         if self.batch_size < 1:
@@ -38,6 +39,12 @@ def test_values_are_coerced_by_field_type():
     assert run == {"total_steps": 100000}
 
 
+def test_a_flag_or_a_name_takes_either():
+    _, agent = layers({"compiled": "true"}, {"compiled": "critic"})
+    assert agent["compiled"] == "critic"
+    assert layers({"compiled": "off"})[1]["compiled"] is False
+
+
 def test_optional_float_accepts_a_number():
     _, agent = layers({"target_entropy": "-3"})
     assert agent["target_entropy"] == -3.0
@@ -51,6 +58,8 @@ def test_optional_float_accepts_a_number():
     ("hidden", "[1, x]", "config key 'hidden' expects an integer, got 'x'"),
     ("backup", "mena", "config key 'backup' must be one of 'min', 'mean', got 'mena' (did you mean 'mean'?)"),
     ("seed", True, "config key 'seed' expects an integer, got True"),
+    ("compiled", "crtic", "config key 'compiled' expects true or false or one of 'critic', 'actor', got 'crtic' "
+                          "(did you mean 'critic'?)"),
 ])
 def test_wrong_types_name_the_key(key, value, message):
     with pytest.raises(ConfigError) as error:

@@ -147,6 +147,14 @@ def parse_overrides(pairs: typing.Iterable[str]) -> dict:
 # ----------------------------------------------------------------------------- types
 
 
+def _describe(annotation) -> str:
+    """What a value of `annotation` looks like, for an error that lists a union's choices."""
+    if typing.get_origin(annotation) is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(annotation))
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
 def _coerce(value, annotation, key: str):
     """`value` converted to `annotation`, or a ConfigError naming the key."""
     origin = typing.get_origin(annotation)
@@ -156,12 +164,17 @@ def _coerce(value, annotation, key: str):
             if type(None) in args:
                 return None
         errors = []
-        for arg in (a for a in args if a is not type(None)):
+        choices = [a for a in args if a is not type(None)]
+        for arg in choices:
             try:
                 return _coerce(value, arg, key)
             except ConfigError as exc:
                 errors.append(exc)
-        raise errors[0]
+        if len(choices) == 1:
+            raise errors[0]
+        literals = [str(v) for a in choices if typing.get_origin(a) is Literal for v in typing.get_args(a)]
+        hint = did_you_mean(str(value), literals) if literals else ""
+        raise ConfigError(f"config key {key!r} expects {' or '.join(_describe(a) for a in choices)}, got {value!r}{hint}")
     if origin is Literal:
         if isinstance(value, str) or value in args:
             matches = [a for a in args if str(a) == str(value)]

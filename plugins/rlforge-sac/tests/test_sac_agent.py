@@ -256,3 +256,11 @@ def test_state_dict_round_trip_resumes_exactly():
     for p, q in zip(agent.policy.parameters(), fresh.policy.parameters()):
         torch.testing.assert_close(p, q, rtol=0, atol=0)
     assert agent.log_temperature.item() == fresh.log_temperature.item()
+
+
+@pytest.mark.parametrize("setting, critic, actor", [(False, False, False), (True, True, True),
+                                                    ("critic", True, False), ("actor", False, True)])
+def test_compile_update_compiles_the_parts_it_names(setting, critic, actor):
+    agent = make_agent(compile_update=setting)  # torch.compile is lazy: nothing compiles until a call
+    assert (agent._critic_losses != agent._critic_loss_math) == critic
+    assert (agent._actor_losses != agent._actor_loss_math) == actor

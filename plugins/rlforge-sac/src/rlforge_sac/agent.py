@@ -195,10 +195,10 @@ class SACAgent(Agent):
         self.critic_optimizer = make_adam(self._critic_params, cfg.critic_lr)
         self.temperature_optimizer = make_adam([self.log_temperature], cfg.temperature_lr) if cfg.auto_temperature else None
 
-        # The loss math, torch.compile'd with compile_update (eager where compiling fails).
-        compile_update = bool(getattr(cfg, "compile_update", False))
-        self._critic_losses = maybe_compile(self._critic_loss_math, compile_update)
-        self._actor_losses = maybe_compile(self._actor_loss_math, compile_update)
+        # The loss math, torch.compile'd as compile_update says (eager where compiling fails).
+        compiled = getattr(cfg, "compile_update", False)
+        self._critic_losses = maybe_compile(self._critic_loss_math, compiled is True or compiled == "critic")
+        self._actor_losses = maybe_compile(self._actor_loss_math, compiled is True or compiled == "actor")
 
     # ------------------------------------------------------------------ experience
 

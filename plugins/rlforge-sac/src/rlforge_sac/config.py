@@ -67,9 +67,9 @@ class SACConfig:
     target_period: int = option(1000, "critic updates between hard target copies")
 
     # speed
-    compile_update: bool = option(
-        False, "torch.compile the critic and actor loss math (eager where compiling fails); off by default: "
-               "slower than eager on a 2-core CPU (docs/performance.md)")
+    compile_update: bool | Literal["critic", "actor"] = option(
+        False, "torch.compile the loss math: true (critic and actor), critic or actor only, false; eager where "
+               "compiling fails. Off by default: not faster on the CPUs measured (docs/performance.md)")
 
     def __post_init__(self):
         for name in ("actor_hidden", "critic_hidden"):
