@@ -24,3 +24,26 @@ def test_each_member_is_a_linear_layer_forward_and_backward(out_features, shared
     torch.testing.assert_close(out, expected)
     for got, want in zip(grads, expected_grads):
         torch.testing.assert_close(got, want)
+
+
+def test_the_ensembles_relu_gives_relus_values_and_gradients_eager_and_compiled():
+    from rlforge.nn import MaskFreeReLU, ensemble_mlp
+
+    net = ensemble_mlp(2, 5, [16], 1)
+    assert isinstance(net[1], MaskFreeReLU)
+
+    def through(layer, x):
+        x = x.clone().requires_grad_(True)
+        y = layer(x)
+        (y * torch.arange(y.numel(), dtype=y.dtype).reshape(y.shape)).sum().backward()
+        return y.detach(), x.grad
+
+    x = torch.randn(2, 64, 16)
+    expected = through(torch.nn.ReLU(), x)
+    for layer in (MaskFreeReLU(), torch.compile(MaskFreeReLU())):  # compiled: (x + |x|) / 2
+        values, grads = through(layer, x)
+        assert torch.equal(values, expected[0]) and torch.equal(grads, expected[1])
+    # where the input is exactly 0 the compiled form's gradient is 1/2 (the sign of that path), eager's 0
+    zeros = torch.zeros(3)
+    assert torch.equal(through(MaskFreeReLU(), zeros)[1], torch.zeros(3))
+    assert torch.equal(through(torch.compile(MaskFreeReLU()), zeros)[1], torch.tensor([0.0, 0.5, 1.0]))
