@@ -10,6 +10,7 @@ and written as JSON.
     python benchmarks/speed.py --algos dqn --set dqn.train_freq=4 --steps dqn=10000
     python benchmarks/speed.py --algos ppo --repeats 5 --vary-seeds   # PPO time to solve over seeds 1-5
     python benchmarks/speed.py --algos sac --sb3-matmul-precision medium   # SB3 with rlforge's SAC precision
+    python benchmarks/speed.py --algos sac --sides rlforge,sbx --rlforge-set compile_update=critic  # rlforge's own keys
 
   sac, td3, crossq  HalfCheetah-v4: env steps/s over `steps` env steps that begin
        `settle_steps` (1,000) after learning starts, so that one-time costs (SBX compiling its
@@ -80,13 +81,15 @@ def thread_env(threads: int) -> dict:
 
 
 def run_rlforge(algo: str, s: dict, threads: int, device: str, workdir: Path, index: int,
-                cpus: list[int] | None) -> dict:
+                cpus: list[int] | None, extra: list[str] = ()) -> dict:
     run_dir = workdir / f"rlforge-{algo}-{index}"
     total = total_steps(algo, s)
     args = [sys.executable, "-m", "rlforge.cli", "train", "--algo", algo, "--env", s["env"], "--steps", str(total),
             "--run-dir", str(run_dir)]
     for key, value in rlforge_sets(algo, s, threads, device).items():
         args += ["--set", f"{key}={_yaml(value)}"]
+    for pair in extra:  # --rlforge-set: rlforge's own keys (e.g. compile_update=critic), last so they win
+        args += ["--set", pair]
     launched = time.time()
     done, wall, cpu = timed_subprocess(args, threads, cpus, {"RLFORGE_LOAD_PLUGINS": PLUGINS[algo]})
     if done.returncode:
@@ -195,12 +198,13 @@ def ratio(a, b):
 
 
 def bench(algo: str, s: dict, repeats: int, sides: list[str], threads: int, device: str, workdir: Path,
-          sb3_matmul: str = "highest", vary_seeds: bool = False, cpus: list[int] | None = None) -> dict:
+          sb3_matmul: str = "highest", vary_seeds: bool = False, cpus: list[int] | None = None,
+          rlforge_extra: list[str] = ()) -> dict:
     runs = {side: [] for side in sides}
     for i in range(repeats):
         seeded = {**s, "seed": i + 1 if vary_seeds else 1}  # every side of a repeat shares its seed
         for side in sides:
-            result = (run_rlforge(algo, seeded, threads, device, workdir, i, cpus) if side == "rlforge"
+            result = (run_rlforge(algo, seeded, threads, device, workdir, i, cpus, rlforge_extra) if side == "rlforge"
                       else run_peer(side, algo, seeded, threads, device, sb3_matmul, cpus))
             result = {"seed": seeded["seed"], **result, "cores_used": result["cpu_s"] / result["wall_s"]}
             runs[side].append({k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()})
@@ -319,6 +323,9 @@ def main(argv: list[str] | None = None) -> int:
                                         "(after learning starts and settle_steps for the off-policy ones; the whole budget for ppo)")
     parser.add_argument("--set", action="append", default=[], dest="sets", metavar="ALGO.KEY=VALUE",
                         help="change a shared setting on every side, e.g. dqn.train_freq=4 (a JSON value)")
+    parser.add_argument("--rlforge-set", action="append", default=[], dest="rlforge_sets", metavar="KEY=VALUE",
+                        help="an rlforge config key for the rlforge side only (e.g. compile_update=critic), "
+                             "for every algorithm run")
     parser.add_argument("--threads", type=int, default=1, help="torch, BLAS and XLA threads on every side")
     parser.add_argument("--cpus", help="pin every run to these cores (e.g. 0, or 0,1): the same CPU budget for all")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
@@ -350,6 +357,9 @@ def main(argv: list[str] | None = None) -> int:
         cpus = parse_cpus(args.cpus)
         sets = {algo: parse_sets(args.sets, algo) for algo in algos}
         steps = parse_steps(args.steps)
+        bad = [pair for pair in args.rlforge_sets if "=" not in pair or not pair.partition("=")[0].strip()]
+        if bad:
+            raise ValueError(f"--rlforge-set expects KEY=VALUE, got {bad[0]!r}")
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -359,14 +369,14 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python benchmarks/speed.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": f"{platform.node()} ({os.cpu_count()} cores), "
         f"{platform.processor() or platform.machine()}", "threads": args.threads, "cpus": cpus,
-        "device": args.device, "sb3_matmul_precision": args.sb3_matmul_precision,
+        "device": args.device, "sb3_matmul_precision": args.sb3_matmul_precision, "rlforge_sets": args.rlforge_sets,
         "versions": versions(), "load_average_before": list(os.getloadavg())}}
     for algo in algos:
         s = {**SETTINGS[algo], **(TINY[algo] if args.tiny else {}), **sets[algo]}
         if algo in steps:
             s["steps"] = steps[algo]
         results[algo] = bench(algo, s, args.repeats, sides, args.threads, args.device, workdir,
-                              args.sb3_matmul_precision, args.vary_seeds, cpus)
+                              args.sb3_matmul_precision, args.vary_seeds, cpus, args.rlforge_sets)
         results[algo]["load_average_after"] = list(os.getloadavg())
         if algo == "sac" and args.device == "cuda":
             results[algo]["cuda_updates"] = cuda_updates(s, 200 if args.tiny else args.cuda_updates)

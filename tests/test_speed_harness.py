@@ -153,3 +153,16 @@ def test_the_timing_window_leaves_out_the_first_steps_after_learning_starts():
             assert start == settings["learning_starts"] + settings["settle_steps"] > settings["learning_starts"]
             assert end - start == settings["steps"] and total_steps(algo, settings) == end
             assert start % log_every(settings) == 0 and end % log_every(settings) == 0
+
+
+def test_rlforge_set_reaches_the_rlforge_side_only(tmp_path):
+    done = run_harness(tmp_path, "--sides", "rlforge", "--algos", "sac", "--tiny", "--rlforge-set", "compile_update")
+    assert done.returncode == 2 and "--rlforge-set expects KEY=VALUE" in done.stderr
+    out = tmp_path / "speed.json"
+    done = run_harness(tmp_path, "--sides", "rlforge", "--algos", "sac", "--tiny", "--repeats", "1",
+                       "--rlforge-set", "no_such_key=1", "--out", str(out))
+    assert done.returncode != 0 and "no_such_key" in done.stderr  # rlforge train saw the key and refused it
+    done = run_harness(tmp_path, "--sides", "rlforge", "--algos", "sac", "--tiny", "--repeats", "1",
+                       "--rlforge-set", "log_every=100", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text())["_meta"]["rlforge_sets"] == ["log_every=100"]
