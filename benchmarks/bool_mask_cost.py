@@ -100,7 +100,8 @@ def main() -> None:
     for name, row in results.items():
         print(f"{name:28s} eager {row['eager_ms']:7.3f} ms   compiled {row['compiled_ms']:7.3f} ms")
     if args.out:
-        write_json(args.out, {"command": " ".join(["python", *sys.argv]), "machine": cpu_model(),
+        write_json(args.out, {"command": " ".join(["python", *sys.argv]), "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+                              "machine": cpu_model(),
                               "python": platform.python_version(), "torch": torch.__version__,
                               "timing": timing, "results": results})
 
