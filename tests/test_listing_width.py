@@ -47,3 +47,13 @@ def test_config_fits_80_columns_with_values_defaults_and_help():
 def test_a_wide_terminal_gets_the_table():
     lines = narrow("list", columns=400)
     assert lines[1].startswith("┏") and "summary" in lines[2]
+
+
+def test_config_types_read_as_written():
+    from typing import Literal
+
+    from rlforge.commands.listing import _type_name
+
+    assert _type_name(float | None) == "float | None"
+    assert _type_name(bool | Literal["critic", "actor"]) == "bool | Literal['critic', 'actor']"
+    assert _type_name(list[int]) == "list[int]"

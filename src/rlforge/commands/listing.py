@@ -169,4 +169,10 @@ def _config_heading(row: dict, with_value: bool) -> Text:
 
 
 def _type_name(annotation) -> str:
+    """A config key's type as a user writes it: `float | None`, `bool | Literal['critic', 'actor']`."""
+    import types
+    import typing
+
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return " | ".join("None" if arg is type(None) else _type_name(arg) for arg in typing.get_args(annotation))
     return str(annotation).replace("typing.", "").replace("<class '", "").replace("'>", "")
