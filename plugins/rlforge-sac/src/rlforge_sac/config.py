@@ -69,8 +69,8 @@ class SACConfig:
     # speed
     compile_update: bool | Literal["critic", "actor"] = option(
         False, "torch.compile the loss math: true (critic and actor), critic or actor only, false; eager where "
-               "compiling fails. Off by default: about 10% faster on an AVX-512 CPU, 20-60 s to compile, learning "
-               "comparison pending (docs/performance.md)")
+               "compiling fails. Off by default: about 10% faster on an AVX-512 CPU and learns as eager there, but "
+               "20-60 s to compile at the start (docs/performance.md)")
 
     def __post_init__(self):
         for name in ("actor_hidden", "critic_hidden"):
