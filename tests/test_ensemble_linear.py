@@ -49,3 +49,24 @@ def test_the_ensembles_relu_gives_relus_values_and_gradients_eager_and_compiled(
     zeros = torch.zeros(3)
     assert torch.equal(through(MaskFreeReLU(), zeros)[1], torch.zeros(3))
     assert torch.equal(through(traced, zeros)[1], torch.tensor([0.0, 0.5, 1.0]))
+
+
+def test_a_copied_lean_adam_steps_its_own_parameters_as_the_original_does():
+    import copy
+
+    from rlforge.nn import make_adam
+
+    torch.manual_seed(0)
+    net = torch.nn.Linear(4, 3)
+    optimizer = make_adam(net.parameters(), 1e-2)
+    (net(torch.randn(8, 4)) ** 2).sum().backward()
+    optimizer.step()
+    net_copy, optimizer_copy = copy.deepcopy((net, optimizer))  # torch's __getstate__ drops extra attributes
+    x = torch.randn(8, 4)
+    for model, opt in ((net, optimizer), (net_copy, optimizer_copy)):
+        opt.zero_grad()
+        (model(x) ** 2).sum().backward()
+        opt.step()
+    for a, b in zip(net.parameters(), net_copy.parameters()):
+        assert torch.equal(a, b) and a is not b
+    assert optimizer_copy.state[net_copy.weight]["step"] is not optimizer.state[net.weight]["step"]

@@ -248,6 +248,12 @@ class LeanFusedAdam(torch.optim.Adam):
         _without_dynamo_guard(torch.optim.Optimizer.load_state_dict)(self, state_dict)
         self._lean = self._lean_groups()  # the state tensors were replaced
 
+    def __setstate__(self, state) -> None:
+        """A copy (copy.deepcopy goes through torch's __getstate__, which keeps only defaults,
+        state and param_groups) gets its own lean groups of its own tensors."""
+        super().__setstate__(state)
+        self._lean = self._lean_groups()
+
     def _lean_groups(self) -> list | None:
         """Per group: params, exp_avgs, exp_avg_sqs, steps; None where the lean step does not apply."""
         lean = []
