@@ -259,7 +259,8 @@ def test_state_dict_round_trip_resumes_exactly():
 
 
 @pytest.mark.parametrize("setting, critic, actor", [(False, False, False), (True, True, True),
-                                                    ("critic", True, False), ("actor", False, True)])
+                                                    ("critic", True, False), ("actor", False, True),
+                                                    ("whole", False, False)])
 def test_compile_update_compiles_the_parts_it_names(setting, critic, actor):
     agent = make_agent(compile_update=setting)  # torch.compile is lazy: nothing compiles until a call
     assert (agent._critic_losses != agent._critic_loss_math) == critic

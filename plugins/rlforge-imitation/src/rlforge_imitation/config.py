@@ -110,6 +110,8 @@ class BCSACConfig(SACConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        if self.compile_update == "whole":  # its actor loss has terms SAC's whole update does not hold
+            raise ValueError("compile_update 'whole' is SAC's own update; bc-sac supports true, critic, actor or false")
         for name in ("bc_steps", "critic_fit_steps", "dataset_episodes", "actor_delay", "diagnostics_every"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")

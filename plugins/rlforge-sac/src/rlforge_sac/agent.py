@@ -24,6 +24,8 @@ from rlforge.agent import Agent, Policy, Progress, Transitions
 from rlforge.mlp_passes import NumpyMLP, plain_mlp
 from rlforge.nn import SquashedNormal, ensemble_mlp, make_adam, maybe_compile, mlp, resolve_device, squashed_log_prob
 
+from rlforge_sac.whole_update import whole_update
+
 # ----------------------------------------------------------------------------- math
 
 
@@ -199,6 +201,10 @@ class SACAgent(Agent):
         compiled = getattr(cfg, "compile_update", False)
         self._critic_losses = maybe_compile(self._critic_loss_math, compiled is True or compiled == "critic")
         self._actor_losses = maybe_compile(self._actor_loss_math, compiled is True or compiled == "actor")
+        if compiled == "whole" and type(self) is not SACAgent:  # subclasses change the losses it holds
+            raise ValueError(f"compile_update 'whole' is SAC's own update; {type(self).__name__} does not support it")
+        self._compile_whole = compiled == "whole"
+        self._whole_update = None  # built at the first update, on the optimisers' state tensors of then
 
     # ------------------------------------------------------------------ experience
 
@@ -212,8 +218,11 @@ class SACAgent(Agent):
         steps = critic_steps_due(self, progress)
         if steps == 0:
             return {}
-        critic_loss, q_mean = critic_steps(self._update_critic, self.buffer, self.config.batch_size, steps,
-                                           self._actor_step_after_critics)
+        if self._compile_whole:
+            critic_loss, q_mean = critic_steps(self._update_whole, self.buffer, self.config.batch_size, steps)
+        else:
+            critic_loss, q_mean = critic_steps(self._update_critic, self.buffer, self.config.batch_size, steps,
+                                               self._actor_step_after_critics)
         if not progress.metrics_due:  # the losses stay tensors: no float conversion (a GPU sync)
             return {}
         actor_loss, entropy, temperature_loss = self._actor_losses_last
@@ -228,6 +237,16 @@ class SACAgent(Agent):
         on the last critic batch's observations."""
         if self.critic_updates % self.config.updates_per_step == 0:
             self._actor_losses_last = self._update_actor(batch["obs"])
+
+    def _update_whole(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """compile_update 'whole': critic, target, actor and temperature steps as one compiled graph."""
+        if self._whole_update is None:
+            self._whole_update = maybe_compile(whole_update(self), True)
+        critic_loss, q_mean, *actor_losses = self._whole_update(batch)
+        self._actor_losses_last = tuple(actor_losses)
+        self.critic_updates += 1
+        self.actor_updates += 1
+        return critic_loss, q_mean
 
     def _update_critic(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         loss, q_mean = critic_step(self.critic_optimizer, *self._critic_losses(batch))
@@ -303,3 +322,4 @@ class SACAgent(Agent):
     def load_state_dict(self, state: dict) -> None:
         load_entropy_agent_state(self, state)
         self.target_critic.load_state_dict(state["target_critic"])
+        self._whole_update = None  # the optimisers' state tensors were replaced

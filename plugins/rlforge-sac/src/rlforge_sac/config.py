@@ -20,6 +20,10 @@ from rlforge.config_checks import squashed_gaussian_entropy
 
 BACKUPS = ("single", "doubleq", "min", "mean", "redq")
 
+# The settings `compile_update: whole` covers (SAC's defaults; rlforge_sac/whole_update.py).
+WHOLE_UPDATE_NEEDS = {"actor_gradient": "reparametrize", "updates_per_step": 1, "target_update": "soft",
+                      "auto_temperature": True}
+
 
 @dataclass
 class SACConfig:
@@ -67,10 +71,11 @@ class SACConfig:
     target_period: int = option(1000, "critic updates between hard target copies")
 
     # speed
-    compile_update: bool | Literal["critic", "actor"] = option(
-        False, "torch.compile the loss math: true (critic and actor), critic or actor only, false; eager where "
-               "compiling fails. Off by default: about 10% faster on an AVX-512 CPU and learns as eager there, but "
-               "20-60 s to compile at the start (docs/performance.md)")
+    compile_update: bool | Literal["critic", "actor", "whole"] = option(
+        False, "torch.compile the loss math: true (critic and actor), critic or actor only, whole (the whole update, "
+               "optimiser steps included, as one graph; SAC's default update only), false; eager where compiling "
+               "fails. Off by default: faster on an AVX-512 CPU but 20-60 s to compile at the start "
+               "(docs/performance.md)")
 
     def __post_init__(self):
         for name in ("actor_hidden", "critic_hidden"):
@@ -98,6 +103,12 @@ class SACConfig:
         if self.backup == "doubleq" and self.num_critics != 2:
             raise ValueError(f"backup 'doubleq' swaps the targets of two critics, so it needs num_critics: 2, "
                              f"got num_critics: {self.num_critics}")
+        if self.compile_update == "whole":
+            other = [f"{name}: {getattr(self, name)}" for name, value in WHOLE_UPDATE_NEEDS.items()
+                     if getattr(self, name) != value]
+            if other:
+                raise ValueError(f"compile_update 'whole' compiles SAC's default update only; it does not "
+                                 f"support {', '.join(other)}")
         if self.backup == "redq" and not 1 <= self.redq_subset <= self.num_critics:
             raise ValueError(f"backup 'redq' needs 1 <= redq_subset <= num_critics, got redq_subset: "
                              f"{self.redq_subset} with num_critics: {self.num_critics}")
