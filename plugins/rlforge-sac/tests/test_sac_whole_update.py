@@ -12,7 +12,8 @@ import pytest
 import torch
 
 import rlforge_sac.agent as sac_agent
-from rlforge.agent import Progress, Transitions
+from rlforge.agent import Progress
+from rlforge.testing.transitions import random_transitions
 from rlforge_sac.agent import SACAgent
 from rlforge_sac.config import SACConfig
 
@@ -28,13 +29,7 @@ def make_agent(seed=0, num_envs=1, **overrides) -> SACAgent:
 
 
 def fill(agent, rows=64, seed=0) -> None:
-    rng = np.random.default_rng(seed)
-    shape = (rows, agent.num_envs)
-    agent.observe(Transitions(obs=rng.uniform(-1, 1, (*shape, 3)).astype(np.float32),
-                              actions=rng.uniform(-2, 2, (*shape, 2)).astype(np.float32),
-                              rewards=rng.normal(size=shape).astype(np.float32),
-                              next_obs=rng.uniform(-1, 1, (*shape, 3)).astype(np.float32),
-                              terminated=rng.random(shape) < 0.1, truncated=np.zeros(shape, dtype=bool)))
+    agent.observe(random_transitions(OBS_SPACE, ACT_SPACE, steps=rows, num_envs=agent.num_envs, seed=seed))
 
 
 def all_tensors(agent) -> list[torch.Tensor]:

@@ -4,7 +4,7 @@ gradients and Adam's maths run as a few fused kernels with no Python between the
 
 The losses are SACAgent's own (`_critic_loss_math`, `_actor_loss_math`), differentiated with
 `torch.func.grad_and_value` with the network's parameters swapped in for the call; Adam's step
-works on the optimisers' own state tensors (rlforge.functional_adam) and the Polyak average on
+works on the optimisers' own state tensors (rlforge.functional_update) and the Polyak average on
 the target critic's, all in place. So the agent's checkpoints, resume and metrics are those of
 the eager update, and the numbers match it to float rounding (tests/test_sac_whole_update.py).
 """
@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-from torch.nn.utils.stateless import _reparametrize_module  # what torch.func.functional_call uses
 
-from rlforge.functional_adam import adam_step_, adam_tensors
+from rlforge.functional_update import adam_step_, adam_tensors, parameter_names, swapped_parameters
 
 Batch = dict[str, torch.Tensor]
 
@@ -30,20 +29,19 @@ def whole_update(agent) -> Callable[[Batch], tuple[torch.Tensor, ...]]:
     loads a state (torch's load_state_dict replaces those tensors)."""
     cfg = agent.config
     policy, critic = agent.policy, agent.critic
-    critic_names = [name for name, _ in critic.named_parameters()]
-    actor_names = [name for name, _ in policy.named_parameters()]
+    critic_names, actor_names = parameter_names(critic), parameter_names(policy)
     critic_adam, actor_adam = adam_tensors(agent.critic_optimizer), adam_tensors(agent.actor_optimizer)
     temperature_adam = adam_tensors(agent.temperature_optimizer)
     target_params, critic_params = agent._target_params, agent._critic_params
     log_temperature, target_entropy = agent.log_temperature, agent.target_entropy
 
     def critic_objective(params: list[torch.Tensor], batch: Batch):
-        with _reparametrize_module(critic, dict(zip(critic_names, params))):
+        with swapped_parameters(critic, critic_names, params):
             per_critic, q = agent._critic_loss_math(batch)
         return per_critic.sum(), (per_critic.detach().mean(), q.detach().mean())
 
     def actor_objective(params: list[torch.Tensor], log_temp: torch.Tensor, obs: torch.Tensor, alpha: torch.Tensor):
-        with _reparametrize_module(policy, dict(zip(actor_names, params))):
+        with swapped_parameters(policy, actor_names, params):
             loss, log_prob, _ = agent._actor_loss_math(obs, alpha)
         mean_log_prob = log_prob.detach().mean()
         temperature_loss = -log_temp * (mean_log_prob + target_entropy)

@@ -23,7 +23,9 @@ from rlforge.actor_critic import (as_floats, clipped_double_q_target, critic_ste
                                   soft_update)
 from rlforge.agent import Agent, Policy, Progress, Transitions
 from rlforge.mlp_passes import NumpyMLP, plain_mlp
-from rlforge.nn import ensemble_mlp, load_optimizer_state, make_adam, mlp, optimizer_state, resolve_device
+from rlforge.nn import ensemble_mlp, load_optimizer_state, make_adam, maybe_compile, mlp, optimizer_state, resolve_device
+
+from rlforge_td3.whole_update import update_steps
 
 # ----------------------------------------------------------------------------- policy
 
@@ -107,6 +109,7 @@ class TD3Agent(Agent):
         self.actor_optimizer = make_adam(self.policy.parameters(), cfg.actor_lr)
         self.critic_optimizer = make_adam(self._critic_params, cfg.critic_lr)
         self._actor_loss: torch.Tensor | None = None  # the last actor step's, reported until the next one
+        self._compiled_steps = None  # compile_update: built at the first update, on the optimisers' state of then
 
     def observe(self, batch: Transitions) -> None:
         """Store the batch; actions are mapped from the env's bounds to [-1, 1]."""
@@ -118,7 +121,11 @@ class TD3Agent(Agent):
         steps = critic_steps_due(self, progress)
         if steps == 0:
             return {}
-        critic_loss, q_mean = critic_steps(self._update_critic, self.buffer, self.config.batch_size, steps, self._delayed_step)
+        if self.config.compile_update:
+            critic_loss, q_mean = critic_steps(self._compiled_step, self.buffer, self.config.batch_size, steps)
+        else:
+            critic_loss, q_mean = critic_steps(self._update_critic, self.buffer, self.config.batch_size, steps,
+                                               self._delayed_step)
         if not progress.metrics_due:  # the losses stay tensors: no float conversion (a GPU sync)
             return {}
         metrics = {"losses/critic": critic_loss, "charts/q_mean": q_mean}
@@ -131,6 +138,19 @@ class TD3Agent(Agent):
         if self.critic_updates % self.config.policy_delay == 0:
             self._actor_loss = self._update_actor(batch["obs"])
             soft_update(self._target_params, self._online_params, self.config.tau)
+
+    def _compiled_step(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """compile_update: the critic step, and every policy_delay-th the actor and targets too, each
+        as one compiled graph."""
+        if self._compiled_steps is None:
+            self._compiled_steps = tuple(maybe_compile(step, True) for step in update_steps(self))
+        critic_only, with_actor = self._compiled_steps
+        self.critic_updates += 1
+        if self.critic_updates % self.config.policy_delay != 0:
+            return critic_only(batch)
+        loss, q_mean, self._actor_loss = with_actor(batch)
+        self.actor_updates += 1
+        return loss, q_mean
 
     def critic_target(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """The clipped double-Q target [B] from the target actor (smoothed) and target critics."""
@@ -185,3 +205,4 @@ class TD3Agent(Agent):
         self.actor_updates = int(state["counters"]["actor_updates"])
         last = state["last_actor_loss"]
         self._actor_loss = torch.as_tensor(last["actor"]) if "actor" in last else None
+        self._compiled_steps = None  # the optimisers' state tensors were replaced

@@ -53,6 +53,11 @@ class TD3Config:
     # target networks
     tau: float = option(0.005, "Polyak rate of the target actor and critics, at each delayed update")
 
+    # speed
+    compile_update: bool = option(False, "torch.compile the update steps (critic step; critic, actor and targets), "
+                                         "each optimiser step included, as one graph each; eager where compiling "
+                                         "fails. Off by default: 20-60 s to compile at the start (docs/performance.md)")
+
     def __post_init__(self):
         positive_widths(self, "actor_hidden", "critic_hidden")
         at_least(self, 1, "batch_size", "buffer_size", "updates_per_step", "num_critics", "policy_delay")

@@ -1,7 +1,9 @@
-"""Adam's step as plain tensor maths on an optimiser's own state, for updates compiled whole.
+"""Pieces for writing an agent's whole update as one function that torch.compile makes one graph:
+Adam's step as plain tensor maths on an optimiser's own state, and a module's parameters
+swapped for the tensors `torch.func.grad` differentiates.
 
 torch.compile cannot put `optimizer.step()` of rlforge's fused Adam into the same graph as the
-losses and their gradients; these functions make the same step (torch's Adam without weight
+losses and their gradients; `adam_step_` makes the same step (torch's Adam without weight
 decay or amsgrad, to float rounding) on the very tensors the optimiser holds, its moments and
 step counts, so a compiled update and the optimiser stay one state: checkpoints, resume and
 a later eager step see what the compiled steps did.
@@ -9,9 +11,11 @@ a later eager step see what the compiled steps did.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import torch
+from torch.nn.utils.stateless import _reparametrize_module  # what torch.func.functional_call uses
 
 
 @dataclass(frozen=True)
@@ -63,3 +67,13 @@ def adam_step_(adam: AdamTensors, grads: list[torch.Tensor]) -> None:
                                       adam.eps)
     torch._foreach_sub_(adam.params, torch._foreach_div(torch._foreach_div(adam.exp_avgs, denominators),
                                                         correction1 / adam.lr))
+
+
+def parameter_names(module: torch.nn.Module) -> list[str]:
+    return [name for name, _ in module.named_parameters()]
+
+
+def swapped_parameters(module: torch.nn.Module, names: list[str], params: list[torch.Tensor]) -> AbstractContextManager:
+    """Within the block `module` computes with `params` in place of its parameters `names`
+    (torch.func.functional_call's mechanism, for code that calls more than `forward`)."""
+    return _reparametrize_module(module, dict(zip(names, params)))
