@@ -8,8 +8,8 @@ import pytest
 import torch
 
 import rlforge_td3.agent as td3_agent
-from rlforge.agent import Progress
-from rlforge.testing.transitions import random_transitions
+from rlforge.testing.state import diff_states
+from rlforge.testing.transitions import random_transitions, run_updates
 from rlforge_td3.agent import TD3Agent
 from rlforge_td3.config import DDPGConfig, TD3Config
 
@@ -26,25 +26,9 @@ def make_agent(config_class=TD3Config, seed=0, data_seed=0, **overrides) -> TD3A
     return agent
 
 
-def all_tensors(agent) -> list[torch.Tensor]:
-    modules = (agent.policy, agent.target_actor, agent.critic, agent.target_critic)
-    return [p.detach() for m in modules for p in m.parameters()]
-
-
-def moments(agent) -> list[torch.Tensor]:
-    return [s[name] for o in (agent.actor_optimizer, agent.critic_optimizer) for s in o.state.values()
-            for name in ("exp_avg", "exp_avg_sq", "step")]
-
-
-def train(agent, updates: int, first_step: int = 100, seed: int = 3) -> list[dict]:
-    torch.manual_seed(seed)
-    return [agent.update(Progress(step=first_step + i, total_steps=10_000, iteration=i)) for i in range(updates)]
-
-
-def assert_same_state(a, b, atol: float) -> None:
-    for x, y in zip(all_tensors(a) + moments(a), all_tensors(b) + moments(b), strict=True):
-        torch.testing.assert_close(x, y, rtol=0, atol=atol)
-    assert (a.critic_updates, a.actor_updates) == (b.critic_updates, b.actor_updates)
+def assert_same_state(a, b, tolerance: float) -> None:
+    """Networks, targets, optimiser moments and step counts, buffer and counters alike."""
+    assert diff_states(a.state_dict(), b.state_dict(), tolerance=tolerance) == []
 
 
 @pytest.fixture
@@ -56,26 +40,26 @@ def uncompiled(monkeypatch):
 @pytest.mark.parametrize("config_class, actor_steps", [(TD3Config, 3), (DDPGConfig, 7)])
 def test_the_compiled_steps_make_the_eager_updates_steps(uncompiled, config_class, actor_steps):
     eager, compiled = make_agent(config_class), make_agent(config_class, compile_update=True)
-    eager_metrics, compiled_metrics = train(eager, 7), train(compiled, 7)
-    assert_same_state(eager, compiled, atol=1e-6)
+    eager_metrics, compiled_metrics = run_updates(eager, 7), run_updates(compiled, 7)
+    assert_same_state(eager, compiled, 1e-6)
     assert compiled.critic_updates == 7 and compiled.actor_updates == actor_steps
     assert eager_metrics[-1].keys() == compiled_metrics[-1].keys() == {"losses/critic", "charts/q_mean", "losses/actor"}
     for key, value in eager_metrics[-1].items():
         assert compiled_metrics[-1][key] == pytest.approx(value, rel=1e-4, abs=1e-6), key
-    assert any(not torch.equal(a, b) for a, b in zip(all_tensors(compiled), all_tensors(make_agent())))  # it learnt
+    assert diff_states(make_agent().state_dict()["actor"], compiled.state_dict()["actor"]) != []  # it learnt
 
 
 def test_resumed_compiled_steps_continue_on_the_loaded_optimiser_state(uncompiled):
     agent = make_agent(compile_update=True)
-    train(agent, 5)
+    run_updates(agent, 5)
     resumed = make_agent(seed=99, data_seed=1, compile_update=True)
-    train(resumed, 2)  # its steps are built on the optimisers' tensors that loading replaces
+    run_updates(resumed, 2)  # its steps are built on the optimisers' tensors that loading replaces
     resumed.load_state_dict(agent.state_dict())
-    train(agent, 3, first_step=200, seed=5), train(resumed, 3, first_step=200, seed=5)
-    assert_same_state(agent, resumed, atol=0)
+    run_updates(agent, 3, first_step=200, seed=5), run_updates(resumed, 3, first_step=200, seed=5)
+    assert_same_state(agent, resumed, 0.0)
 
 
 def test_the_compiled_steps_match_eager():
     eager, compiled = make_agent(), make_agent(compile_update=True)
-    train(eager, 4), train(compiled, 4)
-    assert_same_state(eager, compiled, atol=1e-5)
+    run_updates(eager, 4), run_updates(compiled, 4)
+    assert_same_state(eager, compiled, 1e-5)

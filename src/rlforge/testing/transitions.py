@@ -1,4 +1,5 @@
-"""Random transitions for an agent's unit tests: fill a replay buffer without running an env."""
+"""Random transitions for an agent's unit tests: fill a replay buffer without running an env, then
+run updates on it."""
 
 from __future__ import annotations
 
@@ -26,3 +27,15 @@ def random_transitions(observation_space, action_space, steps: int, num_envs: in
     return Transitions(obs=draw(observation_space), actions=draw(action_space),
                        rewards=rng.normal(size=shape).astype(np.float32), next_obs=draw(observation_space),
                        terminated=rng.random(shape) < terminated_fraction, truncated=np.zeros(shape, dtype=bool))
+
+
+def run_updates(agent, updates: int, first_step: int = 100, seed: int = 3) -> list[dict]:
+    """`updates` calls of agent.update (one per engine iteration, metrics due) from env step
+    `first_step` on, torch's generator seeded first: two agents given the same calls draw alike."""
+    import torch
+
+    from rlforge.agent import Progress
+
+    torch.manual_seed(seed)
+    return [agent.update(Progress(step=first_step + i, total_steps=first_step + updates, iteration=i))
+            for i in range(updates)]
