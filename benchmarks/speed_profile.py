@@ -13,8 +13,9 @@ by piece with perf_counter around each part of the loop:
   collect      the rest of Collector.collect (stacking the step into Transitions)
   observe      agent.observe (normalising actions, the replay buffer's add)
   sampling     buffer.sample (one index array, five gathers, tensors)
-  critic       _update_critic (target, loss, backward, fused Adam, Polyak update)
-  actor        _update_actor (actor and temperature losses, backward, Adam)
+  critic       _update_critic (target, loss, backward, fused Adam, Polyak update); with
+               `--set compile_update=whole` the whole compiled update (critic, target, actor, temperature)
+  actor        _update_actor (actor and temperature losses, backward, Adam); 0 with compile_update=whole
   metrics      the metric dict of an iteration (one stack and tolist)
   engine       the engine's per-iteration bookkeeping (episode stats, periodic work)
 
@@ -57,6 +58,7 @@ def timed_iterations(engine, n: int) -> dict[str, list[float]]:
     from rlforge.agent import Transitions
 
     agent, collector, env = engine.agent, engine.collector, engine.env
+    whole = getattr(agent, "_compile_whole", False)  # compile_update: whole: one step, timed as "critic"
     parts = {k: [] for k in ("env_step", "acting", "collect", "observe", "sampling", "critic", "actor", "metrics")}
     clock = time.perf_counter
     for _ in range(n):
@@ -74,9 +76,14 @@ def timed_iterations(engine, n: int) -> dict[str, list[float]]:
         sample = agent.buffer.sample(agent.config.batch_size)
         t5 = clock()
         with matmul_precision(engine.update_precision):  # as the engine runs agent.update
-            loss, q_mean = agent._update_critic(sample)
-            t6 = clock()
-            actor_loss, entropy, temperature_loss = agent._update_actor(sample["obs"])
+            if whole:
+                loss, q_mean = agent._update_whole(sample)
+                t6 = clock()
+                actor_loss, entropy, temperature_loss = agent._actor_losses_last
+            else:
+                loss, q_mean = agent._update_critic(sample)
+                t6 = clock()
+                actor_loss, entropy, temperature_loss = agent._update_actor(sample["obs"])
         t7 = clock()
         torch.stack([loss, q_mean, actor_loss, entropy, temperature_loss]).tolist()
         t8 = clock()
@@ -119,11 +126,15 @@ def floor_time(engine, n: int) -> float:
     """The bare update math: critic + actor (+ target) on one fixed batch, in a tight loop."""
     agent = engine.agent
     batch = agent.buffer.sample(agent.config.batch_size)
+    whole = getattr(agent, "_compile_whole", False)
     with matmul_precision(engine.update_precision):
         start = time.perf_counter()
         for _ in range(n):
-            agent._update_critic(batch)
-            agent._update_actor(batch["obs"])
+            if whole:
+                agent._update_whole(batch)
+            else:
+                agent._update_critic(batch)
+                agent._update_actor(batch["obs"])
         return (time.perf_counter() - start) / n
 
 
