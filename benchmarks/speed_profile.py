@@ -1,8 +1,9 @@
 """Where one SAC iteration's time goes, next to the floor (the bare update math in a tight loop).
 
     python benchmarks/speed_profile.py --env HalfCheetah-v4 --iterations 2000 --threads 1 \
-        [--set compile=true] [--out benchmarks/results/speed_profile_<date>.json]
-    python benchmarks/speed_profile.py --torch-profiler     # operator table of 100 bare updates
+        [--set compile_update=true|critic|whole] [--out benchmarks/results/speed_profile_<date>.json]
+    python benchmarks/speed_profile.py --torch-profiler [--set compile_update=whole]
+        # operator table of 100 bare updates (compiled kernels named)
 
 Builds the engine exactly as `rlforge train --algo sac` does (preset, 1 env), fills the replay
 buffer with `learning_starts` random steps, then times `--iterations` engine iterations piece
@@ -144,7 +145,7 @@ def print_floor_profile(engine, n: int = 100) -> None:
 
     with torch.profiler.profile() as profile:
         floor_time(engine, n)
-    print(profile.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+    print(profile.key_averages().table(sort_by="self_cpu_time_total", row_limit=25, max_name_column_width=60))
 
 
 def env_only_time(engine, n: int) -> float:
@@ -182,6 +183,10 @@ def main() -> None:
     except RLForgeError as error:  # an unknown env or a bad --set: one line, exit status 2
         parser.error(str(error))
     fill(engine)
+    if args.torch_profiler:  # name each compiled C++ kernel in the table (compilation is at the warm-up)
+        import torch._inductor.config as inductor_config
+
+        inductor_config.cpp.enable_kernel_profile = True
     timed_iterations(engine, 200)  # warm-up (and compilation, where switched on)
     if args.torch_profiler:
         print_floor_profile(engine)
