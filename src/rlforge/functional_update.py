@@ -69,8 +69,15 @@ def adam_step_(adam: AdamTensors, grads: list[torch.Tensor]) -> None:
                                                         correction1 / adam.lr))
 
 
-def parameter_names(module: torch.nn.Module) -> list[str]:
-    return [name for name, _ in module.named_parameters()]
+def module_adam(module: torch.nn.Module, optimizer: torch.optim.Optimizer) -> tuple[list[str], AdamTensors]:
+    """The names of `module`'s parameters and `optimizer`'s state tensors, which must hold those
+    parameters in the same order (as an optimiser made from `module.parameters()` does), so the
+    gradients taken with `swapped_parameters` line up with Adam's moments."""
+    named = list(module.named_parameters())
+    adam = adam_tensors(optimizer)
+    if [id(p) for _, p in named] != [id(p) for p in adam.params]:
+        raise ValueError("the optimiser does not hold the module's parameters in the module's order")
+    return [name for name, _ in named], adam
 
 
 def swapped_parameters(module: torch.nn.Module, names: list[str], params: list[torch.Tensor]) -> AbstractContextManager:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import torch
 
-from rlforge.functional_update import adam_step_, adam_tensors, parameter_names, swapped_parameters
+from rlforge.functional_update import adam_step_, adam_tensors, module_adam, swapped_parameters
 
 Batch = dict[str, torch.Tensor]
 
@@ -29,8 +29,8 @@ def whole_update(agent) -> Callable[[Batch], tuple[torch.Tensor, ...]]:
     loads a state (torch's load_state_dict replaces those tensors)."""
     cfg = agent.config
     policy, critic = agent.policy, agent.critic
-    critic_names, actor_names = parameter_names(critic), parameter_names(policy)
-    critic_adam, actor_adam = adam_tensors(agent.critic_optimizer), adam_tensors(agent.actor_optimizer)
+    critic_names, critic_adam = module_adam(critic, agent.critic_optimizer)
+    actor_names, actor_adam = module_adam(policy, agent.actor_optimizer)
     temperature_adam = adam_tensors(agent.temperature_optimizer)
     target_params, critic_params = agent._target_params, agent._critic_params
     log_temperature, target_entropy = agent.log_temperature, agent.target_entropy

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import torch
 
 from rlforge.actor_critic import q_values
-from rlforge.functional_update import adam_step_, adam_tensors, parameter_names, swapped_parameters
+from rlforge.functional_update import adam_step_, module_adam, swapped_parameters
 
 Batch = dict[str, torch.Tensor]
 
@@ -30,8 +30,8 @@ def update_steps(agent) -> tuple[Callable[[Batch], tuple[torch.Tensor, ...]], Ca
     Built on the optimisers' state tensors as they are now: build them again after the agent
     loads a state (torch's load_state_dict replaces those tensors)."""
     critic, policy, tau = agent.critic, agent.policy, agent.config.tau
-    critic_names, actor_names = parameter_names(critic), parameter_names(policy)
-    critic_adam, actor_adam = adam_tensors(agent.critic_optimizer), adam_tensors(agent.actor_optimizer)
+    critic_names, critic_adam = module_adam(critic, agent.critic_optimizer)
+    actor_names, actor_adam = module_adam(policy, agent.actor_optimizer)
     target_params, online_params = agent._target_params, agent._online_params
 
     def critic_objective(params: list[torch.Tensor], batch: Batch):
