@@ -93,6 +93,27 @@ def test_beta_mixes_expert_actions_into_collection_only(files):
     assert 10 < from_expert.sum() < 54
 
 
+def test_collect_noise_perturbs_collection_only_within_bounds(files):
+    obs = np.random.default_rng(3).normal(size=(2000, 3)).astype(np.float32)
+    quiet, noisy = make_agent(files), make_agent(files, collect_noise=0.1)
+    clean = quiet.policy.act(obs)
+    np.testing.assert_array_equal(clean, quiet.policy.act(obs, deterministic=True))  # noise 0: the mean action
+    collected = noisy.policy.act(obs)
+    np.testing.assert_array_equal(noisy.policy.act(obs, deterministic=True), clean)  # evaluation never adds it
+    assert collected.min() >= -2.0 and collected.max() <= 2.0
+    inside = np.abs(clean) < 0.5  # where clipping cannot bite, the noise has std 0.1 * half range = 0.2
+    assert abs(np.std((collected - clean)[inside]) - 0.2) < 0.02
+    assert np.mean(collected - clean) == pytest.approx(0.0, abs=0.02)
+    wide = make_agent(files, collect_noise=3.0).policy.act(obs)  # far beyond the bounds: clipped onto them
+    assert wide.min() == -2.0 and wide.max() == 2.0
+    np.testing.assert_array_equal(noisy.policy.act(obs), collected)  # seeded by the observations and iteration
+
+
+def test_collect_noise_must_not_be_negative(files):
+    with pytest.raises(ValueError, match="collect_noise"):
+        make_agent(files, collect_noise=-0.1)
+
+
 def test_state_round_trips_through_a_checkpoint(files, tmp_path):
     agent, rng = make_agent(files, beta=0.5), np.random.default_rng(6)
     for i in range(3):

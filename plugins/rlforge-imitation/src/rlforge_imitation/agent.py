@@ -188,13 +188,20 @@ class DAggerAgent(BCAgent):
         return self.config.beta * self.config.beta_decay ** (self.observed - 1)
 
     def _mix(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
-        beta = self.beta()
-        if beta <= 0.0:
+        """The collecting actions: the learner's, some replaced by the expert's (beta), then noise."""
+        beta, noise = self.beta(), self.config.collect_noise
+        if beta <= 0.0 and noise <= 0.0:
             return actions
-        use_expert = self._mix_generator(obs).random(len(obs)) < beta
-        if use_expert.any():
-            actions = actions.copy()
-            actions.reshape(len(obs), -1)[use_expert] = self.expert_actions(obs[use_expert])
+        rng = self._mix_generator(obs)
+        actions = actions.copy()
+        flat = actions.reshape(len(obs), -1)
+        if beta > 0.0:
+            use_expert = rng.random(len(obs)) < beta
+            if use_expert.any():
+                flat[use_expert] = self.expert_actions(obs[use_expert])
+        if noise > 0.0:
+            half_range = (self.action_high - self.action_low) / 2
+            flat[:] = np.clip(flat + noise * half_range * rng.standard_normal(flat.shape), self.action_low, self.action_high)
         return actions
 
     def _mix_generator(self, obs: np.ndarray) -> np.random.Generator:

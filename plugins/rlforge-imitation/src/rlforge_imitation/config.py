@@ -57,6 +57,9 @@ class DAggerConfig(BCConfig):
                               "collecting iteration (0: pure learner, as in CS285)")
     beta_decay: float = option(0.5, "beta is multiplied by this every iteration after that (Ross et al.'s "
                                     "beta_i = beta * decay^(i-1))")
+    collect_noise: float = option(0.0, "std of Gaussian noise added to the learner's collecting actions, as a fraction of "
+                                       "half the action range (DART, Laskey et al. 2017: the expert labels states just off "
+                                       "the learner's path; 0: none, as in CS285); evaluation never adds it")
     max_data: int = option(1_000_000, "capacity of the aggregated dataset (expert data + relabelled steps); "
                                       "the oldest relabelled steps go first")
     labels: Literal["auto", "raw", "clipped"] = option(
@@ -70,6 +73,8 @@ class DAggerConfig(BCConfig):
             raise ValueError(f"beta must be in [0, 1], got {self.beta}")
         if not 0.0 <= self.beta_decay <= 1.0:
             raise ValueError(f"beta_decay must be in [0, 1], got {self.beta_decay}")
+        if not self.collect_noise >= 0.0:
+            raise ValueError(f"collect_noise must not be negative, got {self.collect_noise}")
         if self.max_data < 1:
             raise ValueError(f"max_data must be at least 1, got {self.max_data}")
 
