@@ -46,24 +46,23 @@ def course_files(folder: Path, env: str) -> tuple[Path, Path]:
     return expert, data
 
 
-def expert_return(expert: Path, env: str, episodes: int) -> dict:
-    """The course expert's deterministic return, measured as the learners' are (10 episodes)."""
-    result = subprocess.run([sys.executable, "-m", "rlforge.cli", "expert", "eval", str(expert), "--env", env,
-                             "--episodes", str(episodes), "--json"], capture_output=True, text=True,
+def cli_json(*args: str) -> dict:
+    """The JSON an `rlforge ... --json` command prints; its error ends the benchmark."""
+    result = subprocess.run([sys.executable, "-m", "rlforge.cli", *args, "--json"], capture_output=True, text=True,
                             env={**os.environ, "RLFORGE_LOAD_PLUGINS": "imitation,sac"})
     if result.returncode:
         raise SystemExit(result.stderr[-2000:])
     return json.loads(result.stdout)
 
 
+def expert_return(expert: Path, env: str, episodes: int) -> dict:
+    """The course expert's deterministic return, measured as the learners' are (10 episodes)."""
+    return cli_json("expert", "eval", str(expert), "--env", env, "--episodes", str(episodes))
+
+
 def recheck(run_dir: Path, episodes: int) -> dict:
     """The final policy of run_dir over `episodes` more deterministic episodes (seeds 10,000 on)."""
-    result = subprocess.run([sys.executable, "-m", "rlforge.cli", "eval", str(run_dir), "--episodes", str(episodes),
-                             "--seed", "10000", "--json"], capture_output=True, text=True,
-                            env={**os.environ, "RLFORGE_LOAD_PLUGINS": "imitation,sac"})
-    if result.returncode:
-        raise SystemExit(result.stderr[-2000:])
-    report = json.loads(result.stdout)
+    report = cli_json("eval", str(run_dir), "--episodes", str(episodes), "--seed", "10000")
     return {"episodes": episodes, "seed": 10000, "return": report["return"], "length": report["length"]}
 
 
