@@ -4,6 +4,7 @@ locomotion size, next to the floor (the step's bare math on one fixed batch).
     python benchmarks/offline_profile.py --algos td3bc,iql,awac,cql --rounds 5 --steps 100 \
         --out benchmarks/results/offline_profile_<date>.json
     python benchmarks/offline_profile.py --algos iql,cql --torch-profiler     # operator tables
+    python benchmarks/offline_profile.py --algos td3bc,iql --compiled         # eager and compile_update: true
 
 Each algorithm is built as `rlforge train --algo ALGO --env HalfCheetah-v4` builds it (the
 preset's networks and batch: configs/<algo>/HalfCheetah-v4.yaml), on a dataset of `--rows`
@@ -39,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from results_json import write_json  # noqa: E402
 
 ALGOS = ("td3bc", "iql", "awac", "cql")
+COMPILABLE = ("td3bc", "iql")  # compile_update: their gradient step as one torch.compile graph
 ENV = "HalfCheetah-v4"
 OBS_DIM, ACT_DIM = 17, 6
 
@@ -161,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=100, help="gradient steps per measurement")
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                         help="a config override for every algorithm, e.g. matmul_precision=highest")
+    parser.add_argument("--compiled", action="store_true",
+                        help="also td3bc and iql with compile_update: true ('ALGO compiled'), in the same rounds")
     parser.add_argument("--torch-profiler", action="store_true", help="operator tables of the floor instead")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
@@ -175,14 +179,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         dataset = write_random_dataset(Path(scratch) / "halfcheetah_random.npz", args.rows)
         engines = {algo: build_engine(algo, dataset, args.sets) for algo in algos}
+        if args.compiled:  # compiled in the warm-up steps, before any timed round
+            engines.update({f"{algo} compiled": build_engine(algo, dataset, [*args.sets, "compile_update=true"])
+                            for algo in algos if algo in COMPILABLE})
         if args.torch_profiler:
             result = {"torch_profiler": torch_profiler_tables(engines, args.steps)}
         else:
             figures = profile_rounds(engines, args.rounds, args.steps)
             result = {"summary": summary(figures, engines), "rounds": figures}
-            print(f"\n{'algorithm':<8} {'update':>9} {'sampling':>9} {'floor':>9} {'update/floor':>13}  (ms per step)")
+            print(f"\n{'algorithm':<15} {'update':>9} {'sampling':>9} {'floor':>9} {'update/floor':>13}  (ms per step)")
             for algo, row in result["summary"].items():
-                print(f"{algo:<8} {row['update_ms']:9.2f} {row['sampling_ms']:9.3f} {row['floor_ms']:9.2f} "
+                print(f"{algo:<15} {row['update_ms']:9.2f} {row['sampling_ms']:9.3f} {row['floor_ms']:9.2f} "
                       f"{row['update_over_floor_paired']:13.3f}")
         for engine in engines.values():
             engine.close()

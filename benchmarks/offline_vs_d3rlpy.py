@@ -61,6 +61,7 @@ DEFAULT_D3RLPY_PYTHON = ROOT / ".venv-d3rlpy" / "bin" / "python"
 SIDES = ("rlforge", "d3rlpy")
 EVAL_SEED_OFFSET = 1_000_003  # rlforge's (rlforge.engine.EVAL_SEED_OFFSET): episode i of seed s is reset with s + this + i
 ALGOS = ("iql", "cql", "td3bc")
+COMPILABLE = ("iql", "td3bc")  # rlforge's compile_update: the gradient step as one torch.compile graph
 
 # rlforge's settings per algorithm: the D4RL locomotion presets (configs/<algo>/Hopper-v4.yaml,
 # the same for HalfCheetah and Walker2d; tests/test_offline_vs_d3rlpy.py checks they agree),
@@ -182,6 +183,8 @@ def run_rlforge(algo: str, s: dict, data: dict, seed: int, run: dict, workdir: P
         sets["max_episode_steps"] = run["max_episode_steps"]
     if run["matmul_precision"] != "own":
         sets["matmul_precision"] = run["matmul_precision"]
+    if run["compile"] and algo in COMPILABLE:
+        sets["compile_update"] = True
     args = [sys.executable, "-m", "rlforge.cli", "train", "--algo", algo, "--env", data["env"], "--steps", str(steps),
             "--seed", str(seed), "--device", run["device"], "--run-dir", str(run_dir)]
     for key, value in sets.items():
@@ -398,6 +401,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--matmul-precision", choices=["own", "highest", "high", "medium"], default="own",
                         help="float32 matmuls in the updates: own = each library's default (rlforge's auto, "
                              "torch's highest in d3rlpy), else this one on both sides")
+    parser.add_argument("--compile", action="store_true",
+                        help=f"rlforge's compile_update: true for {' and '.join(COMPILABLE)} (the same maths as one "
+                             "compiled graph; compiling happens in the first step, before the timed steps)")
     parser.add_argument("--set", action="append", default=[], dest="sets", metavar="ALGO.KEY=VALUE",
                         help="change a setting on both sides, e.g. cql.cql_actions=4 (refused where d3rlpy cannot match it)")
     parser.add_argument("--sides", default="rlforge,d3rlpy", help="rlforge,d3rlpy or one of them")
@@ -432,6 +438,8 @@ def main(argv: list[str] | None = None) -> int:
         steps = TINY_RUN["steps"] if args.tiny else args.steps
         if steps < 2:
             raise ValueError("--steps must be at least 2")
+        if args.compile and not any(a in COMPILABLE for a in algos):
+            raise ValueError(f"--compile applies to {' and '.join(COMPILABLE)} only")
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -443,9 +451,10 @@ def main(argv: list[str] | None = None) -> int:
     run = {"steps": steps, "threads": args.threads, "cpus": cpus, "device": args.device,
            "eval_episodes": TINY_RUN["eval_episodes"] if args.tiny else args.eval_episodes,
            "max_episode_steps": TINY_RUN["max_episode_steps"] if args.tiny else args.max_episode_steps,
-           "matmul_precision": args.matmul_precision, "d3rlpy_python": args.d3rlpy_python}
+           "matmul_precision": args.matmul_precision, "compile": args.compile, "d3rlpy_python": args.d3rlpy_python}
     setup = {a: {"settings": settings[a], **{k: run[k] for k in ("steps", "threads", "device", "eval_episodes",
-                                                                "max_episode_steps", "matmul_precision")}}
+                                                                "max_episode_steps", "matmul_precision")},
+                 **({"compile": True} if args.compile and a in COMPILABLE else {})}
              for a in algos}
     previous = json.loads(args.out.read_text()) if args.resume and args.out and args.out.exists() else None
     try:

@@ -37,6 +37,24 @@ def test_the_functional_step_is_the_optimisers_step_on_its_own_state():
     assert float(next(iter(functional_adam.state.values()))["step"]) == 5
 
 
+def test_a_learning_rate_given_as_a_tensor_replaces_the_groups():
+    eager, functional = net(), net()
+    eager_adam, functional_adam = make_adam(eager.parameters(), 1e-2), make_adam(functional.parameters(), 1e-2)
+    names, adam = module_adam(functional, functional_adam)
+    for lr in (3e-2, 1e-3, 0.0):  # a schedule: the eager optimiser gets each rate in its param group
+        x = torch.randn(16, 4)
+        eager_adam.param_groups[0]["lr"] = lr
+        eager_adam.zero_grad()
+        loss_of(eager, x).backward()
+        eager_adam.step()
+        grads = torch.func.grad(lambda params: _swapped_loss(functional, names, params, x))(
+            [p.detach() for p in adam.params])
+        adam_step_(adam, grads, lr=torch.tensor(lr))
+    for a, b in zip(eager.parameters(), functional.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+    assert adam.lr == 1e-2  # the group's own rate is untouched
+
+
 def _swapped_loss(module, names, params, x):
     with swapped_parameters(module, names, params):
         return loss_of(module, x)

@@ -288,6 +288,23 @@ def test_a_failed_run_is_recorded_and_the_benchmark_goes_on(tmp_path, pendulum_d
     assert summary["d3rlpy"]["failed"] == 2 and "sps_ratio" not in summary
 
 
+def test_compile_reaches_rlforges_iql_and_td3bc_runs_and_their_setup(tmp_path, pendulum_dataset, monkeypatch):
+    commands = []
+
+    def no_run(args, threads, cpus, env):
+        commands.append(args)
+        return subprocess.CompletedProcess(args, 1, "", "stopped by the test"), 0.0, 0.0
+
+    monkeypatch.setattr(harness, "timed_subprocess", no_run)
+    out = tmp_path / "out.json"
+    assert harness.main(["--dataset", str(pendulum_dataset), "--algos", "iql,cql,td3bc", "--seeds", "1", "--steps", "100",
+                         "--sides", "rlforge", "--compile", "--out", str(out)]) == 1
+    compiled = {args[args.index("--algo") + 1]: "compile_update=true" in args for args in commands}
+    assert compiled == {"iql": True, "cql": False, "td3bc": True}
+    setups = {r["algo"]: r["setup"] for r in json.loads(out.read_text())["runs"]}
+    assert setups["iql"]["compile"] and setups["td3bc"]["compile"] and "compile" not in setups["cql"]
+
+
 def _harness(tmp_path, *args):
     return subprocess.run([sys.executable, str(BENCH / "offline_vs_d3rlpy.py"), *args], capture_output=True, text=True,
                           cwd=tmp_path, timeout=120)
@@ -297,6 +314,7 @@ def test_refusals_are_one_line_with_exit_status_2(tmp_path, pendulum_dataset):
     for args, named in ((["--algos", "awac"], "awac"), ([], "--dataset"),
                         (["--set", "cql.cql_temperature=2"], "cql_temperature"),
                         (["--set", "iql.width=3"], "no setting 'width'"),
+                        (["--algos", "cql", "--compile"], "--compile applies to iql and td3bc only"),
                         (["--d3rlpy-python", str(tmp_path / "none")], "d3rlpy_env.sh")):
         dataset = [] if named == "--dataset" else ["--dataset", str(pendulum_dataset)]
         done = _harness(tmp_path, *dataset, *args)

@@ -52,10 +52,11 @@ def adam_tensors(optimizer: torch.optim.Optimizer) -> AdamTensors:
 
 
 @torch.no_grad()
-def adam_step_(adam: AdamTensors, grads: list[torch.Tensor]) -> None:
+def adam_step_(adam: AdamTensors, grads: list[torch.Tensor], lr: torch.Tensor | None = None) -> None:
     """One Adam step of `adam.params` on `grads`, in place, as torch's Adam computes it:
     m <- lerp(m, g, 1 - beta1); v <- beta2 v + (1 - beta2) g^2;
-    p <- p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)."""
+    p <- p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+    `lr`: this step's learning rate as a 0-d tensor, for a schedule (default: the group's)."""
     torch._foreach_add_(adam.steps, 1)
     step = adam.steps[0]  # every parameter of the group has taken the same steps
     correction1 = 1 - adam.beta1 ** step
@@ -66,7 +67,7 @@ def adam_step_(adam: AdamTensors, grads: list[torch.Tensor]) -> None:
     denominators = torch._foreach_add(torch._foreach_div(torch._foreach_sqrt(adam.exp_avg_sqs), correction2_sqrt),
                                       adam.eps)
     torch._foreach_sub_(adam.params, torch._foreach_div(torch._foreach_div(adam.exp_avgs, denominators),
-                                                        correction1 / adam.lr))
+                                                        correction1 / (adam.lr if lr is None else lr)))
 
 
 def module_adam(module: torch.nn.Module, optimizer: torch.optim.Optimizer) -> tuple[list[str], AdamTensors]:

@@ -97,6 +97,9 @@ class TD3BCConfig(BoxOfflineConfig):
     policy_delay: int = option(2, "critic steps per actor step and target update")
     exploration_noise: float = option(0.1, "std of the Gaussian noise on the actor's actions when collecting online")
     normalize_obs: bool = option(True, "standardise observations by the dataset's mean and std (+1e-3), as TD3+BC does")
+    compile_update: bool = option(
+        False, "torch.compile the two gradient steps (critic; critic, actor and targets) as one graph each, the same "
+               "maths to float rounding; eager if compiling fails. Off by default: compiling takes a minute or so")
 
     def __post_init__(self):
         super().__post_init__()
@@ -141,6 +144,9 @@ class BoxIQLConfig(AdvantageActorConfig):
     reward_normalization: Literal["none", "return_range"] = option(
         "return_range", "return_range: rewards times 1000 / (largest - smallest return of the dataset's finished "
                         "episodes), as IQL on D4RL locomotion; none: as stored")
+    compile_update: bool = option(
+        False, "torch.compile the gradient step (value, critics, targets, actor) as one graph, the same maths to "
+               "float rounding; eager if compiling fails. Off by default: compiling takes a minute or so")
 
     def __post_init__(self):
         super().__post_init__()

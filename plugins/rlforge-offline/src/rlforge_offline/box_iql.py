@@ -23,11 +23,12 @@ import math
 import torch
 
 from rlforge.agent import Agent, Progress, Transitions
-from rlforge.nn import load_optimizer_state, make_adam, mlp, optimizer_state
+from rlforge.nn import load_optimizer_state, make_adam, maybe_compile, mlp, optimizer_state
 
 from rlforge_offline.advantage import advantage_weights, bootstrap_target, expectile_loss
 from rlforge_offline.box_agent import (common_state, device_of, load_common_state, offline_basics, run_updates,
                                        stochastic_actor_and_critics)
+from rlforge_offline.compiled_steps import iql_step
 
 
 def cosine_lr(base: float, done: int, total: int) -> float:
@@ -49,6 +50,7 @@ class BoxIQLAgent(Agent):
         self.actor_optimizer = make_adam(self.actor.parameters(), cfg.actor_lr)
         self.optimizers = {"critic": self.critics.optimizer, "value": self.value_optimizer, "actor": self.actor_optimizer}
         self._actor_lr = torch.zeros((), device=self.device)  # the metric, refilled each step (no host sync)
+        self._compiled_step = None  # compile_update: built at the first step, on the optimisers' state of then
 
     def observe(self, batch: Transitions) -> None:
         self.data.observe(batch)
@@ -70,6 +72,8 @@ class BoxIQLAgent(Agent):
 
     def gradient_step(self, batch: dict[str, torch.Tensor], progress: Progress | None = None) -> dict[str, torch.Tensor]:
         cfg = self.config
+        if cfg.compile_update:
+            return self._compiled_gradient_step(batch, progress)
         obs, actions = batch["obs"], batch["actions"]
         q_target = self.critics.target_q(obs, actions).amin(0)  # [B]
         with torch.no_grad():
@@ -92,9 +96,7 @@ class BoxIQLAgent(Agent):
 
         weights = advantage_weights(advantage, cfg.temperature, cfg.max_weight)
         actor_loss = -(weights * self.actor.distribution(obs).log_prob(actions)).mean()
-        lr = self.actor_learning_rate(progress)
-        for group in self.actor_optimizer.param_groups:
-            group["lr"] = lr
+        lr = self._set_actor_learning_rate(progress)
         self.actor_optimizer.zero_grad(set_to_none=True)
         actor_loss.backward()
         self.actor_optimizer.step()
@@ -103,6 +105,20 @@ class BoxIQLAgent(Agent):
                 "charts/value_mean": v.detach().mean(), "charts/advantage_mean": advantage.mean(),
                 "charts/weight_mean": weights.mean(), "charts/weight_max": weights.max(),
                 "charts/actor_lr": self._actor_lr.fill_(lr)}
+
+    def _set_actor_learning_rate(self, progress: Progress | None) -> float:
+        """This step's actor learning rate, into the optimiser (which checkpoints it)."""
+        lr = self.actor_learning_rate(progress)
+        for group in self.actor_optimizer.param_groups:
+            group["lr"] = lr
+        return lr
+
+    def _compiled_gradient_step(self, batch: dict[str, torch.Tensor], progress: Progress | None) -> dict[str, torch.Tensor]:
+        """compile_update: the whole step as one graph; the learning rate goes in as a tensor."""
+        if self._compiled_step is None:
+            self._compiled_step = maybe_compile(iql_step(self), True)
+        self._actor_lr.fill_(self._set_actor_learning_rate(progress))
+        return {**self._compiled_step(batch, self._actor_lr), "charts/actor_lr": self._actor_lr}
 
     def state_dict(self) -> dict:
         return {**common_state(self), "critics": self.critics.state_dict(), "value": self.value.state_dict(),
@@ -115,3 +131,4 @@ class BoxIQLAgent(Agent):
         self.value.load_state_dict(state["value"])
         load_optimizer_state(self.value_optimizer, state["value_optimizer"])
         load_optimizer_state(self.actor_optimizer, state["actor_optimizer"])
+        self._compiled_step = None  # the optimisers' state tensors were replaced

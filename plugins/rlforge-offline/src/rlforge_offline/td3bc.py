@@ -19,12 +19,13 @@ import torch
 
 from rlforge.actor_critic import clipped_double_q_target, smoothed_target_actions, soft_update
 from rlforge.agent import Agent, Progress, Transitions
-from rlforge.nn import load_optimizer_state, make_adam, optimizer_state
+from rlforge.nn import load_optimizer_state, make_adam, maybe_compile, optimizer_state
 
 from rlforge_offline.box_actor import BoxActor, BoxPolicy
 from rlforge_offline.box_agent import common_state, device_of, load_common_state, offline_basics, run_updates
 from rlforge_offline.box_critic import Critics
 from rlforge_offline.box_losses import td3bc_actor_loss
+from rlforge_offline.compiled_steps import td3bc_steps
 
 
 class TD3BCAgent(Agent):
@@ -45,6 +46,7 @@ class TD3BCAgent(Agent):
         self._online = [*self.actor.net.parameters(), *self.critics.params]
         self._targets = [*self.target_actor.parameters(), *self.critics.target.parameters()]
         self._actor_metrics: dict[str, torch.Tensor] = {}
+        self._compiled_steps = None  # compile_update: built at the first step, on the optimisers' state of then
 
     def observe(self, batch: Transitions) -> None:
         self.data.observe(batch)
@@ -65,6 +67,8 @@ class TD3BCAgent(Agent):
 
     def gradient_step(self, batch: dict[str, torch.Tensor], progress: Progress | None = None) -> dict[str, torch.Tensor]:
         cfg = self.config
+        if cfg.compile_update:
+            return self._compiled_gradient_step(batch)
         target = self.critic_target(batch)
         q = self.critics(batch["obs"], batch["actions"])  # [n_critics, B]
         critic_loss = (q - target).pow(2).mean(-1)
@@ -76,6 +80,17 @@ class TD3BCAgent(Agent):
             soft_update(self._targets, self._online, cfg.tau)
         return {"losses/critic": critic_loss.detach().mean(), "charts/q_mean": q.detach().mean(),
                 "charts/target_mean": target.mean(), **self._actor_metrics}
+
+    def _compiled_gradient_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """compile_update: the critic step, and every policy_delay-th the actor and targets too."""
+        if self._compiled_steps is None:
+            self._compiled_steps = tuple(maybe_compile(step, True) for step in td3bc_steps(self))
+        critic_only, with_actor = self._compiled_steps
+        if (self.gradient_steps + 1) % self.config.policy_delay != 0:
+            return {**critic_only(batch), **self._actor_metrics}
+        metrics = with_actor(batch)
+        self._actor_metrics = {key: metrics[key] for key in ("losses/actor", "losses/bc", "charts/lambda")}
+        return metrics
 
     def _actor_step(self, obs: torch.Tensor, data_actions: torch.Tensor) -> dict[str, torch.Tensor]:
         pi = self.actor.mode(obs)
@@ -97,3 +112,4 @@ class TD3BCAgent(Agent):
         self.critics.load_state_dict(state["critics"])
         load_optimizer_state(self.actor_optimizer, state["actor_optimizer"])
         self._actor_metrics = {k: torch.as_tensor(v, device=self.device) for k, v in state["actor_metrics"].items()}
+        self._compiled_steps = None  # the optimisers' state tensors were replaced
