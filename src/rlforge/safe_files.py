@@ -75,13 +75,19 @@ def load_yaml(path, what: str = "config file", limit: int = YAML_LIMIT):
     import yaml
 
     text = _text(read_limited(path, what, limit), path, what)
+    # libyaml's parser where PyYAML has it (the pure-Python one takes seconds on a long list);
+    # the text is parsed once, checked as a node graph, then built from that same graph
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        if node is not None:
-            _check_node(node, path, what)
-        return yaml.load(text, Loader=yaml.SafeLoader) if node is not None else None
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_node(node, path, what)
+        return loader.construct_document(node)
     except RecursionError:
         raise UnsafeFileError(f"{what} {str(path)!r} is nested too deeply") from None
+    finally:
+        loader.dispose()
 
 
 def _check_node(root, path, what: str) -> None:
